@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test: sets up dependencies, builds the solution (warnings are errors), runs the NUnit suites,
+# then a NativeAOT smoke test of the CLI. Prints `N passed, N failed` as its last line, computed from the
+# TRX results plus the smoke checks, and exits non-zero when anything failed.
+# Usage: scripts/test.sh            (NATIVEALIGN_SKIP_AOT=1 skips the NativeAOT smoke)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results=.build/test-results
+rm -rf "$results"; mkdir -p "$results"
+extra_passed=0; extra_failed=0
+check() { # check NAME COMMAND...: one counted smoke check
+  local name=$1; shift
+  if "$@"; then echo "smoke: PASS $name"; extra_passed=$((extra_passed + 1)); else echo "smoke: FAIL $name"; extra_failed=$((extra_failed + 1)); fi
+}
+
+scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+if ! dotnet build NativeAlign.sln -c Release -nologo -v minimal -clp:ErrorsOnly; then
+  echo "build failed"; echo "0 passed, 1 failed"; exit 1
+fi
+
+dotnet test NativeAlign.sln -c Release --no-build --nologo --results-directory "$results" --logger "trx" --logger "console;verbosity=minimal"
+test_rc=$?
+
+if [ "${NATIVEALIGN_SKIP_AOT:-0}" != 1 ]; then
+  aot=.build/aot
+  rm -rf "$aot"
+  check "NativeAOT publish (net9.0, IlcInstructionSet=x86-x64-v4)" \
+    dotnet publish src/NativeAlign.Cli/NativeAlign.Cli.csproj -c Release -f net9.0 -r linux-x64 \
+      -p:PublishAot=true -p:IlcInstructionSet=x86-x64-v4 -o "$aot" -nologo -v quiet
+  if [ -x "$aot/nativealign" ]; then
+    "$aot/nativealign" info --json > "$results/aot-info.json" 2>"$results/aot-info.err"
+    check "AOT binary runs info and reports NativeAOT with Vector512 accelerated" \
+      python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["nativeAot"] and r["accelerated"]["vector512"] else 1)' "$results/aot-info.json"
+    check "AOT binary lists the OpenCL device clinfo lists" \
+      python3 scripts/check-opencl-devices.py "$results/aot-info.json"
+  else
+    extra_failed=$((extra_failed + 2)); echo "smoke: FAIL AOT binary missing"
+  fi
+fi
+
+python3 scripts/trx-summary.py "$results" "$extra_passed" "$extra_failed"
+summary_rc=$?
+[ $test_rc -eq 0 ] && [ $summary_rc -eq 0 ] && [ $extra_failed -eq 0 ]

@@ -1,0 +1,10 @@
+using System.CommandLine;
+using NativeAlign.Cli;
+using NativeAlign.Cli.Commands;
+
+var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingual transformers, at native speed.")
+{
+    InfoCommand.Create(),
+};
+
+return CommandRunner.Invoke(root, args);
