@@ -1,0 +1,111 @@
+using NativeAlign.Tensors;
+
+namespace NativeAlign.Models;
+
+/// <summary>How a weight tensor is stored.</summary>
+public enum WeightType
+{
+    /// <summary>32-bit float.</summary>
+    F32,
+
+    /// <summary>IEEE half, widened on use.</summary>
+    F16,
+
+    /// <summary>bfloat16, widened on use.</summary>
+    BF16,
+
+    /// <summary>4-bit blocks (<see cref="Q4Matrix"/>), kept packed.</summary>
+    Q4,
+}
+
+/// <summary>
+/// One named weight. Names are the canonical Hugging Face BERT names without a model prefix
+/// (<c>embeddings.word_embeddings.weight</c>, <c>encoder.layer.3.attention.self.query.weight</c>, <c>pooler.dense.bias</c>);
+/// linear weights are [out, in] whatever the source file's layout.
+/// </summary>
+public sealed class WeightTensor
+{
+    /// <summary>Creates a dense tensor over little-endian row-major element bytes.</summary>
+    public WeightTensor(string name, int[] shape, WeightType type, ReadOnlyMemory<byte> data)
+    {
+        Name = name;
+        Shape = shape;
+        Type = type;
+        Data = data;
+    }
+
+    /// <summary>Creates a 4-bit tensor; its shape is [Rows, Columns].</summary>
+    public WeightTensor(string name, Q4Matrix q4)
+    {
+        Name = name;
+        Shape = [q4.Rows, q4.Columns];
+        Type = WeightType.Q4;
+        Q4 = q4;
+    }
+
+    /// <summary>Canonical name.</summary>
+    public string Name { get; }
+
+    /// <summary>Dimensions, outermost first.</summary>
+    public int[] Shape { get; }
+
+    /// <summary>Storage type.</summary>
+    public WeightType Type { get; }
+
+    /// <summary>Raw element bytes for dense types (possibly memory-mapped); empty for <see cref="WeightType.Q4"/>.</summary>
+    public ReadOnlyMemory<byte> Data { get; }
+
+    /// <summary>The packed matrix for <see cref="WeightType.Q4"/>, else null.</summary>
+    public Q4Matrix? Q4 { get; }
+
+    /// <summary>Number of elements.</summary>
+    public long ElementCount => Shape.Aggregate(1L, (a, d) => a * d);
+
+    /// <summary>Widens or dequantises to a new float32 array (row-major).</summary>
+    public float[] ToFloat32()
+    {
+        if (Q4 is not null)
+        {
+            return Q4.Dequantize();
+        }
+
+        var bytes = Data.Span;
+        var result = new float[ElementCount];
+        switch (Type)
+        {
+            case WeightType.F32:
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).CopyTo(result);
+                break;
+            case WeightType.F16:
+                var halves = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(bytes);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = (float)halves[i];
+                }
+
+                break;
+            case WeightType.BF16:
+                var raw = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(bytes);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = BitConverter.Int32BitsToSingle(raw[i] << 16);
+                }
+
+                break;
+            default:
+                throw new ModelFormatException(null, Name, $"cannot widen weight type {Type}");
+        }
+
+        return result;
+    }
+}
+
+/// <summary>The weights of one model, by canonical name. Disposing releases memory maps.</summary>
+public interface IModelWeights : IDisposable
+{
+    /// <summary>Every tensor name present.</summary>
+    IReadOnlyCollection<string> Names { get; }
+
+    /// <summary>Looks a tensor up.</summary>
+    bool TryGet(string name, out WeightTensor tensor);
+}
