@@ -266,7 +266,9 @@ internal sealed class OnnxEncoderGraph
             if (pooled.Count == 1)
             {
                 var linear = MatchLinear(pooled[0]);
-                if (SingleConsumer(linear.Output)?.OpType == "Tanh" && linear.Bias is not null)
+                bool tanh = SingleConsumer(linear.Output)?.OpType == "Tanh"
+                    || (pooled[0].OpType == "FusedGemm" && pooled[0].Attributes.TryGetValue("activation", out var activation) && activation.String == "Tanh");
+                if (tanh && linear.Bias is not null)
                 {
                     Add(EncoderTensorNames.PoolerWeight, linear.Weight);
                     Add(EncoderTensorNames.PoolerBias, linear.Bias);
@@ -293,7 +295,8 @@ internal sealed class OnnxEncoderGraph
                 return (index switch { 0 => "query", 1 => "key", _ => "value" }, index == 2 ? node.Outputs[0] : null);
             }
 
-            if (node.OpType == "MatMul" && index <= 1 && node.Input(1 - index) is { } partner && !_constants.ContainsKey(partner))
+            // ONNX Runtime's optimiser turns the score product (with its scale) into com.microsoft FusedMatMul.
+            if (node.OpType is "MatMul" or "FusedMatMul" && index <= 1 && node.Input(1 - index) is { } partner && !_constants.ContainsKey(partner))
             {
                 if (index == 0)
                 {
@@ -423,7 +426,7 @@ internal sealed class OnnxEncoderGraph
                 weight = Transposed(Constant(node.Inputs[1], node), node, transpose: true);
                 outFeatures = weight.Shape[0];
                 break;
-            case "Gemm":
+            case "Gemm" or "FusedGemm":
                 bool transB = node.IntAttribute("transB") == 1;
                 if ((node.IntAttribute("transA") ?? 0) != 0 || node.Attributes.TryGetValue("alpha", out var alpha) && alpha.Float != 1f || node.Attributes.TryGetValue("beta", out var beta) && beta.Float != 1f)
                 {
@@ -472,6 +475,11 @@ internal sealed class OnnxEncoderGraph
         long bits = node.IntAttribute("bits") ?? 4;
         long blockSize = node.IntAttribute("block_size") ?? throw Error(node.Label, "MatMulNBits without attribute block_size");
         AccuracyLevels.Add(node.IntAttribute("accuracy_level") ?? 0);
+        if ((node.IntAttribute("weight_prepacked") ?? 0) != 0)
+        {
+            throw Error(node.Label, "MatMulNBits weights pre-packed by ONNX Runtime for one machine are not in the portable block layout");
+        }
+
         if (bits != 4)
         {
             throw Error(node.Label, $"MatMulNBits with bits={bits}; only 4-bit weights are supported");
@@ -608,6 +616,7 @@ internal sealed class OnnxEncoderGraph
     private bool IsLinear(OnnxNode node) => node.OpType switch
     {
         "MatMulNBits" => node.Domain == "com.microsoft",
+        "FusedGemm" => node.Domain == "com.microsoft" && node.Inputs.Count >= 2 && _constants.TryGetValue(node.Inputs[1], out var fw) && fw.Dims.Length == 2,
         "MatMul" or "Gemm" => node.Domain.Length == 0 && node.Inputs.Count >= 2 && _constants.TryGetValue(node.Inputs[1], out var w) && w.Dims.Length == 2,
         _ => false,
     };

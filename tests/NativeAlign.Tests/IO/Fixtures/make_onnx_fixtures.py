@@ -11,6 +11,9 @@ Outputs (next to this script, under onnx/):
                               tiny_bert_external.onnx_data
   tiny_bert_q4.onnx           the BERT model with every encoder MatMul replaced by com.microsoft MatMulNBits
                               (block 16, with zero points, K not a multiple of the block) and external data
+  tiny_bert_fused.onnx        the BERT model with ONNX Runtime's fused contrib ops written in by hand: the embedding sum and
+                              its layer norm as EmbedLayerNormalization, every residual Add + LayerNormalization as
+                              SkipLayerNormalization (a graph to map, not to run)
   *.expected.json             canonical name -> {"shape": [...], "values": [...]} (float32 values as float64)
 
 Run: /usr/bin/python3 tests/NativeAlign.Tests/IO/Fixtures/make_onnx_fixtures.py
@@ -203,6 +206,40 @@ def to_q4(src, dst, exp, block=16):
     onnx.save_model(model, dst, save_as_external_data=True, all_tensors_to_one_file=True, location=os.path.basename(dst) + "_data", size_threshold=0)
 
 
+def to_fused(src, dst):
+    model = onnx.load(src)
+    g = model.graph
+    producer = {o: n for n in g.node for o in n.output}
+    nodes = list(g.node)
+    drop = set()
+    out = []
+    for node in nodes:
+        if node.op_type != "LayerNormalization":
+            continue
+        add = producer[node.input[0]]
+        assert add.op_type == "Add"
+        if producer.get(add.input[1]) is not None and producer[add.input[1]].op_type == "Gather" and producer[add.input[0]].op_type == "Add":
+            # Embeddings: (word + position) + token type, then the layer norm.
+            first = producer[add.input[0]]
+            word, position, types = producer[first.input[0]], producer[first.input[1]], producer[add.input[1]]
+            fused = helper.make_node("EmbedLayerNormalization", ["input_ids", "token_type_ids", word.input[0], position.input[0], types.input[0],
+                                                                 node.input[1], node.input[2], "attention_mask"],
+                                     [node.output[0], node.name + "_mask_index"], name="EmbedLayerNorm", domain="com.microsoft", epsilon=1e-12)
+            drop.update(id(n) for n in (node, add, first, word, types))
+            out.append((node, fused))
+        else:
+            fused = helper.make_node("SkipLayerNormalization", [add.input[0], add.input[1], node.input[1], node.input[2]], [node.output[0]],
+                                     name=node.name + "_skip", domain="com.microsoft", epsilon=1e-12)
+            drop.update(id(n) for n in (node, add))
+            out.append((node, fused))
+    replacement = {id(old): new for old, new in out}
+    new_nodes = [replacement.get(id(n), n) for n in nodes if id(n) not in drop or id(n) in replacement]
+    del g.node[:]
+    g.node.extend(new_nodes)
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    onnx.save_model(model, dst)
+
+
 def main():
     os.makedirs(HERE, exist_ok=True)
     torch.manual_seed(20261122)
@@ -232,6 +269,7 @@ def main():
                 node.input[i] = renames[name]
     onnx.save_model(m, os.path.join(HERE, "tiny_bert_external.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
                     location="tiny_bert_external.onnx_data", size_threshold=0)
+    to_fused(os.path.join(HERE, "tiny_bert_opset17.onnx"), os.path.join(HERE, "tiny_bert_fused.onnx"))
     exp_q4 = dict(exp_bert)
     to_q4(os.path.join(HERE, "tiny_bert_opset17.onnx"), os.path.join(HERE, "tiny_bert_q4.onnx"), exp_q4)
     with open(os.path.join(HERE, "tiny_bert_q4.expected.json"), "w") as f:
