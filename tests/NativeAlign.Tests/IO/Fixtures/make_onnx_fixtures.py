@@ -12,8 +12,9 @@ Outputs (next to this script, under onnx/):
   tiny_bert_q4.onnx           the BERT model with every encoder MatMul replaced by com.microsoft MatMulNBits
                               (block 16, with zero points, K not a multiple of the block) and external data
   tiny_bert_fused.onnx        the BERT model with ONNX Runtime's fused contrib ops written in by hand: the embedding sum and
-                              its layer norm as EmbedLayerNormalization, every residual Add + LayerNormalization as
-                              SkipLayerNormalization (a graph to map, not to run)
+                              its layer norm as EmbedLayerNormalization, query/key/value and the attention arithmetic as
+                              one Attention with packed [in, 3 * hidden] weights, every residual Add + LayerNormalization
+                              as SkipLayerNormalization (a graph to map, not to run)
   *.expected.json             canonical name -> {"shape": [...], "values": [...]} (float32 values as float64)
 
 Run: /usr/bin/python3 tests/NativeAlign.Tests/IO/Fixtures/make_onnx_fixtures.py
@@ -206,8 +207,48 @@ def to_q4(src, dst, exp, block=16):
     onnx.save_model(model, dst, save_as_external_data=True, all_tensors_to_one_file=True, location=os.path.basename(dst) + "_data", size_threshold=0)
 
 
-def to_fused(src, dst):
+def fuse_attention(model, exp):
+    """Replaces each layer's query/key/value MatMul + Add and the attention arithmetic by one com.microsoft Attention
+    with packed weights [in, 3 * hidden] and bias [3 * hidden], as ONNX Runtime's transformer optimiser writes it."""
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    consumers = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    by_value = {name: np.array(v["values"], dtype=np.float32).reshape(v["shape"]) for name, v in exp.items() if len(v["shape"]) == 2}
+    role_of = {}
+    for n in g.node:
+        if n.op_type == "MatMul" and n.input[1] in inits:
+            w = numpy_helper.to_array(inits[n.input[1]]).T
+            names = [k for k, v in by_value.items() if v.shape == w.shape and np.array_equal(v, w)]
+            role_of[id(n)] = names[0]
+    remove = set()
+    for layer in range(LAYERS):
+        prefix = f"encoder.layer.{layer}."
+        proj = {r: next(n for n in g.node if role_of.get(id(n)) == prefix + f"attention.self.{r}.weight") for r in ("query", "key", "value")}
+        dense = next(n for n in g.node if role_of.get(id(n)) == prefix + "attention.output.dense.weight")
+        hidden = proj["query"].input[0]
+        weights = np.concatenate([numpy_helper.to_array(inits[proj[r].input[1]]) for r in ("query", "key", "value")], axis=1)
+        bias = np.concatenate([np.array(exp[prefix + f"attention.self.{r}.bias"]["values"], dtype=np.float32) for r in ("query", "key", "value")])
+        g.initializer.extend([numpy_helper.from_array(weights, f"qkv_weight_{layer}"), numpy_helper.from_array(bias, f"qkv_bias_{layer}")])
+        context = dense.input[0]
+        for r in ("query", "key", "value"):
+            remove.add(id(proj[r]))
+            remove.update(id(c) for c in consumers[proj[r].output[0]] if c.op_type == "Add")
+        remove.update(id(n) for n in g.node if context in n.output)
+        attention = helper.make_node("Attention", [hidden, f"qkv_weight_{layer}", f"qkv_bias_{layer}"], [context],
+                                     name=f"Attention_{layer}", domain="com.microsoft", num_heads=HEADS)
+        index = [i for i, n in enumerate(g.node) if n is dense][0]
+        g.node.insert(index, attention)
+    kept = [n for n in g.node if id(n) not in remove]
+    del g.node[:]
+    g.node.extend(kept)
+
+
+def to_fused(src, dst, exp):
     model = onnx.load(src)
+    fuse_attention(model, exp)
     g = model.graph
     producer = {o: n for n in g.node for o in n.output}
     nodes = list(g.node)
@@ -269,7 +310,7 @@ def main():
                 node.input[i] = renames[name]
     onnx.save_model(m, os.path.join(HERE, "tiny_bert_external.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
                     location="tiny_bert_external.onnx_data", size_threshold=0)
-    to_fused(os.path.join(HERE, "tiny_bert_opset17.onnx"), os.path.join(HERE, "tiny_bert_fused.onnx"))
+    to_fused(os.path.join(HERE, "tiny_bert_opset17.onnx"), os.path.join(HERE, "tiny_bert_fused.onnx"), exp_bert)
     exp_q4 = dict(exp_bert)
     to_q4(os.path.join(HERE, "tiny_bert_opset17.onnx"), os.path.join(HERE, "tiny_bert_q4.onnx"), exp_q4)
     with open(os.path.join(HERE, "tiny_bert_q4.expected.json"), "w") as f:
