@@ -21,7 +21,9 @@ public sealed class OnnxGraphMappingTests
     [TestCase("tiny_xlmr_opset14_ort.onnx", "tiny_xlmr.expected.json", false, TestName = "XlmR_optimised_by_OnnxRuntime")]
     [TestCase("tiny_bert_q4_ort.onnx", "tiny_bert_q4.expected.json", true, TestName = "Bert_MatMulNBits_optimised_by_OnnxRuntime_bias_input")]
     [TestCase("tiny_bert_fused.onnx", "tiny_bert.expected.json", false, TestName = "Bert_EmbedLayerNormalization_SkipLayerNormalization")]
-    public void EveryParameterIsFoundWithItsPyTorchValue(string model, string expectedFile, bool quantized)
+    [TestCase("tiny_bert_q4f16.onnx", "tiny_bert_q4f16.expected.json", true, TestName = "Bert_MatMulNBits_float16_scales")]
+    [TestCase("tiny_bert_fp16.onnx", "tiny_bert_fp16.expected.json", false, WeightType.F16, TestName = "Bert_float16_weights_transposed")]
+    public void EveryParameterIsFoundWithItsPyTorchValue(string model, string expectedFile, bool quantized, WeightType denseType = WeightType.F32)
     {
         using var expected = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Dir, expectedFile)));
         using var weights = OnnxWeights.Open(Path.Combine(Dir, model));
@@ -33,7 +35,7 @@ public sealed class OnnxGraphMappingTests
             Assert.That(weights.TryGet(entry.Name, out var tensor), Is.True, entry.Name);
             Assert.That(tensor.Shape, Is.EqualTo(entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray()), entry.Name);
             bool isEncoderLinear = entry.Name.StartsWith("encoder.", StringComparison.Ordinal) && entry.Name.EndsWith(".weight", StringComparison.Ordinal) && tensor.Shape.Length == 2;
-            Assert.That(tensor.Type, Is.EqualTo(quantized && isEncoderLinear ? WeightType.Q4 : WeightType.F32), entry.Name);
+            Assert.That(tensor.Type, Is.EqualTo(quantized && isEncoderLinear ? WeightType.Q4 : denseType), entry.Name);
             var want = entry.Value.GetProperty("values").EnumerateArray().Select(e => (float)e.GetDouble()).ToArray();
             Assert.That(tensor.ToFloat32(), Is.EqualTo(want), entry.Name);
         }

@@ -15,7 +15,9 @@ Outputs (next to this script, under onnx/):
                               its layer norm as EmbedLayerNormalization, query/key/value and the attention arithmetic as
                               one Attention with packed [in, 3 * hidden] weights, every residual Add + LayerNormalization
                               as SkipLayerNormalization (a graph to map, not to run)
-  *.expected.json             canonical name -> {"shape": [...], "values": [...]} (float32 values as float64)
+  tiny_bert_q4f16.onnx        as tiny_bert_q4 but with float16 scales
+  tiny_bert_fp16.onnx         the BERT model with every float initializer stored as float16
+  *.expected.json             canonical name -> {"shape": [...], "values": [...]} (float32 values, shortest round-trip decimals)
 
 Run: /usr/bin/python3 tests/NativeAlign.Tests/IO/Fixtures/make_onnx_fixtures.py
 """
@@ -138,8 +140,13 @@ class TinyEncoder(torch.nn.Module):
         return x, torch.tanh(self.pooler.dense(x[:, 0]))
 
 
+def f32_values(array):
+    """float32 values as the shortest decimals that read back as the same float32 (keeps the fixtures small)."""
+    return [float(repr(np.float32(x))) for x in np.asarray(array, dtype=np.float32).ravel()]
+
+
 def expected(model):
-    return {name: {"shape": list(t.shape), "values": t.detach().double().ravel().tolist()} for name, t in model.state_dict().items()}
+    return {name: {"shape": list(t.shape), "values": f32_values(t.detach().numpy())} for name, t in model.state_dict().items()}
 
 
 def export(model, path, opset):
@@ -155,8 +162,9 @@ def export(model, path, opset):
                           dynamic_axes={"input_ids": {0: "b", 1: "s"}, "attention_mask": {0: "b", 1: "s"}, "token_type_ids": {0: "b", 1: "s"}})
 
 
-def quantize_block(w_out_in, block):
-    """Asymmetric 4-bit per block along K: returns packed uint8 [N, blocks, block/2], scales [N*blocks], zero points, dequantised."""
+def quantize_block(w_out_in, block, fixed_scales=None):
+    """Asymmetric 4-bit per block along K: returns packed uint8 [N, blocks, block/2], scales [N*blocks], zero points, dequantised.
+    fixed_scales replaces the computed scales in the dequantisation (the nibbles stay as first quantised)."""
     n, k = w_out_in.shape
     blocks = (k + block - 1) // block
     padded = np.zeros((n, blocks * block), dtype=np.float32)
@@ -173,11 +181,13 @@ def quantize_block(w_out_in, block):
     zp = np.zeros((n, zp_cols * 2), dtype=np.uint8)
     zp[:, :blocks] = zero
     zp_packed = (zp[:, 0::2] | (zp[:, 1::2] << 4)).astype(np.uint8)
+    if fixed_scales is not None:
+        scale = fixed_scales.reshape(n, blocks)
     deq = ((q.astype(np.float32) - zero[:, :, None]) * scale[:, :, None]).reshape(n, blocks * block)[:, :k]
     return packed, scale.ravel(), zp_packed.ravel(), deq
 
 
-def to_q4(src, dst, exp, block=16):
+def to_q4(src, dst, exp, block=16, scale_dtype=np.float32):
     """Rewrites every MatMul with a constant [in, out] weight as MatMulNBits; updates exp with dequantised weights."""
     model = onnx.load(src)
     g = model.graph
@@ -192,12 +202,16 @@ def to_q4(src, dst, exp, block=16):
             assert len(canonical) == 1, canonical
             k, n = w.shape
             packed, scales, zp, deq = quantize_block(w.T.copy(), block)
+            if scale_dtype != np.float32:
+                # Half-precision scales (as in q4f16 exports): the stored scale is the rounded one.
+                scales = scales.astype(scale_dtype)
+                _, _, _, deq = quantize_block(w.T.copy(), block, scales.astype(np.float32))
             base = node.input[1].replace(":", "_") + "_q4"
             g.initializer.extend([numpy_helper.from_array(packed, base + "_B"), numpy_helper.from_array(scales, base + "_scales"),
                                   numpy_helper.from_array(zp, base + "_zp")])
             new_nodes.append(helper.make_node("MatMulNBits", [node.input[0], base + "_B", base + "_scales", base + "_zp"], list(node.output),
                                               name=node.name + "_Q4", domain="com.microsoft", K=k, N=n, bits=4, block_size=block, accuracy_level=0))
-            exp[canonical[0]] = {"shape": [n, k], "values": deq.astype(np.float64).ravel().tolist()}
+            exp[canonical[0]] = {"shape": [n, k], "values": f32_values(deq)}
             g.initializer.remove(inits[node.input[1]])
         else:
             new_nodes.append(node)
@@ -281,6 +295,17 @@ def to_fused(src, dst, exp):
     onnx.save_model(model, dst)
 
 
+def to_fp16(src, dst, exp):
+    """Stores every float initializer as float16 (a graph to map, not to run); expected values are the rounded ones."""
+    model = onnx.load(src)
+    for t in model.graph.initializer:
+        if t.data_type == onnx.TensorProto.FLOAT:
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t).astype(np.float16), t.name))
+    onnx.save_model(model, dst)
+    for name, v in exp.items():
+        v["values"] = f32_values(np.array(v["values"], dtype=np.float32).astype(np.float16))
+
+
 def main():
     os.makedirs(HERE, exist_ok=True)
     torch.manual_seed(20261122)
@@ -315,6 +340,14 @@ def main():
     to_q4(os.path.join(HERE, "tiny_bert_opset17.onnx"), os.path.join(HERE, "tiny_bert_q4.onnx"), exp_q4)
     with open(os.path.join(HERE, "tiny_bert_q4.expected.json"), "w") as f:
         json.dump(exp_q4, f)
+    exp_q4f16 = dict(exp_bert)
+    to_q4(os.path.join(HERE, "tiny_bert_opset17.onnx"), os.path.join(HERE, "tiny_bert_q4f16.onnx"), exp_q4f16, scale_dtype=np.float16)
+    with open(os.path.join(HERE, "tiny_bert_q4f16.expected.json"), "w") as f:
+        json.dump(exp_q4f16, f)
+    exp_fp16 = json.loads(json.dumps(exp_bert))
+    to_fp16(os.path.join(HERE, "tiny_bert_opset17.onnx"), os.path.join(HERE, "tiny_bert_fp16.onnx"), exp_fp16)
+    with open(os.path.join(HERE, "tiny_bert_fp16.expected.json"), "w") as f:
+        json.dump(exp_fp16, f)
 
 
 if __name__ == "__main__":
