@@ -39,7 +39,8 @@ public sealed record ModelFolderOptions
 /// <summary>
 /// A model folder opened for the encoder: <c>config.json</c>, the weights (safetensors preferred; ONNX otherwise or on
 /// request), the tokenizer file and the sentence pipeline of <c>modules.json</c>. The weights are checked against the
-/// configuration (every tensor present, every shape right) before <see cref="Open"/> returns. Dispose to release the maps.
+/// configuration (every tensor present, every shape right) before <see cref="Open"/> returns. Read-only after opening and
+/// safe for concurrent readers. Dispose to release the maps; tensors obtained from it are invalid afterwards.
 /// </summary>
 /// <remarks>
 /// ONNX candidates, when none is named: <c>model.onnx</c> in the folder or its <c>onnx/</c> subfolder, else the only
