@@ -146,6 +146,13 @@ internal sealed class BertTextNormalizer(bool cleanText, bool handleChineseChars
 {
     public override void Normalize(AlignedText source, AlignedText target)
     {
+        if (IsAscii(source.Chars))
+        {
+            // The common case in one pass: ASCII has no CJK, no accents and only the A-Z case mapping.
+            NormalizeAscii(source, target);
+            return;
+        }
+
         CleanAndSpace(source, target);
         var strip = stripAccents ?? lowercase;
         if (!lowercase && !strip)
@@ -176,6 +183,34 @@ internal sealed class BertTextNormalizer(bool cleanText, bool handleChineseChars
 
         UnicodeTables.Normalize(source, target, NormalizationForm.FormD);
         RemoveNonspacingMarks(target);
+    }
+
+    private void NormalizeAscii(AlignedText source, AlignedText target)
+    {
+        target.Clear();
+        var chars = source.Chars;
+        for (var i = 0; i < chars.Length; i++)
+        {
+            var c = chars[i];
+            if (cleanText)
+            {
+                if (c is '\t' or '\n' or '\r')
+                {
+                    c = ' ';
+                }
+                else if (c < 0x20 || c == 0x7F)
+                {
+                    continue;
+                }
+            }
+
+            if (lowercase && c is >= 'A' and <= 'Z')
+            {
+                c = (char)(c + 32);
+            }
+
+            target.Append(c, source.StartOf(i), source.EndOf(i));
+        }
     }
 
     private void CleanAndSpace(AlignedText source, AlignedText target)
