@@ -24,14 +24,18 @@ internal abstract class TextNormalizer
     }
 
     /// <summary>Drops every nonspacing mark (category Mn) in place.</summary>
-    protected static void RemoveNonspacingMarks(AlignedText text)
+    protected static void RemoveNonspacingMarks(AlignedText text) => RemoveMarks(text, allMarks: false);
+
+    /// <summary>Drops nonspacing marks, or with <paramref name="allMarks"/> every mark (Mn, Mc, Me), in place.</summary>
+    protected static void RemoveMarks(AlignedText text, bool allMarks)
     {
         var write = 0;
         var chars = text.Chars;
         for (var i = 0; i < chars.Length;)
         {
             var cp = UnicodeTables.ReadCodePoint(text.Chars, i, out var units);
-            if (cp >= 0x300 && UnicodeTables.Category(cp) == UnicodeCategory.NonSpacingMark)
+            if (cp >= 0x300 && UnicodeTables.Category(cp) is var category
+                && (category == UnicodeCategory.NonSpacingMark || (allMarks && category is UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark)))
             {
                 i += units;
                 continue;
@@ -302,13 +306,13 @@ internal sealed class LowercaseNormalizer : TextNormalizer
     public override void Normalize(AlignedText source, AlignedText target) => Lowercase(source, target);
 }
 
-/// <summary>Removes nonspacing marks (meant to follow NFD/NFKD).</summary>
+/// <summary>Removes every combining mark, Mn, Mc and Me (meant to follow NFD/NFKD), as the reference StripAccents does.</summary>
 internal sealed class StripAccentsNormalizer : TextNormalizer
 {
     public override void Normalize(AlignedText source, AlignedText target)
     {
         target.CopyFrom(source);
-        RemoveNonspacingMarks(target);
+        RemoveMarks(target, allMarks: true);
     }
 }
 

@@ -408,7 +408,7 @@ public static class TokenizerLoader
                 case "WhitespaceSplit":
                     return new WhitespaceSplitPreTokenizer();
                 case "Whitespace":
-                    return new RegexSplitPreTokenizer(PreTokenizerPatterns.Whitespace, SplitBehavior.Isolated, invert: true);
+                    return new RegexSplitPreTokenizer(PreTokenizerPatterns.Whitespace, SplitBehavior.Removed, invert: true);
                 case "Punctuation":
                     return new RegexSplitPreTokenizer(PreTokenizerPatterns.Punctuation, ReadBehavior(p, where, SplitBehavior.Isolated), invert: false);
                 case "Digits":
