@@ -54,6 +54,51 @@ public sealed class UnigramParityTests
         Assert.That(failures, Is.Empty, string.Join("\n", failures));
     }
 
+    [TestCase("unigram.model")]
+    [TestCase("unigram_bytes.model")]
+    public void ModelFileIdenticalToSentencePieceOnAdversarialText(string model)
+    {
+        // One item per line for the peer: newlines become spaces, lone surrogates U+FFFD (what UTF-8 can carry).
+        var lines = JsonText.ReadStrings(Path.Combine(TestPaths.Fixtures, "adversarial.jsonl"))
+            .Concat(_lines.Take(300))
+            .Select(l => System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(l.Replace('\n', ' ').Replace('\r', ' '))))
+            .ToList();
+        var input = Path.Combine(Path.GetTempPath(), $"na-unigram-adv-{Environment.ProcessId}.txt");
+        File.WriteAllText(input, string.Join("\n", lines) + "\n");
+        try
+        {
+            var modelPath = Path.Combine(TestPaths.Fixtures, model);
+            var tokenizer = TokenizerLoader.FromFile(modelPath);
+            var expected = RunSentencePiece(modelPath, input);
+            Assert.That(expected, Has.Count.EqualTo(lines.Count));
+            var failures = new List<string>();
+            var byteTokens = 0;
+            for (var i = 0; i < lines.Count && failures.Count < 10; i++)
+            {
+                var ours = tokenizer.Encode(lines[i]);
+                byteTokens += ours.Tokens.Count(t => t.StartsWith("<0x", StringComparison.Ordinal));
+                if (!ours.Ids.SequenceEqual(expected[i]))
+                {
+                    failures.Add($"line {i + 1} {WordPieceParityTests.Show(lines[i])}:\n  ours {string.Join(' ', ours.Ids)} ({string.Join(' ', ours.Tokens)})\n  spm  {string.Join(' ', expected[i])}");
+                }
+                else if (OffsetInvariants.Check(lines[i], ours, tokenizer, null, string.Empty, "\u2581") is { } problem)
+                {
+                    failures.Add($"line {i + 1} {WordPieceParityTests.Show(lines[i])}: {problem}");
+                }
+            }
+
+            Assert.That(failures, Is.Empty, string.Join("\n", failures));
+            if (model == "unigram_bytes.model")
+            {
+                Assert.That(byteTokens, Is.GreaterThan(50), "the adversarial set must exercise byte fallback");
+            }
+        }
+        finally
+        {
+            File.Delete(input);
+        }
+    }
+
     [Test]
     public void TokenizerJsonFormIdenticalToPeer()
     {
