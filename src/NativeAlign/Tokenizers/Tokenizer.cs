@@ -209,6 +209,46 @@ public sealed class Tokenizer : ITokenizer
         return results;
     }
 
+    /// <summary>
+    /// Pads encodings to one length: the longest row (rounded up to a multiple of <paramref name="padToMultipleOf"/>),
+    /// or <paramref name="fixedLength"/> when given (rows longer than it are an error: truncate when encoding instead).
+    /// Padding goes on the right, or on the left when <paramref name="padLeft"/>; it uses <see cref="PadId"/> and type id
+    /// <paramref name="padTypeId"/>.
+    /// </summary>
+    public PaddedBatch Pad(IReadOnlyList<TokenizedText> items, int? fixedLength = null, int padToMultipleOf = 1, bool padLeft = false, int padTypeId = 0)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentOutOfRangeException.ThrowIfLessThan(padToMultipleOf, 1);
+        var longest = 0;
+        foreach (var item in items)
+        {
+            longest = Math.Max(longest, item.Count);
+        }
+
+        var length = fixedLength ?? (longest + padToMultipleOf - 1) / padToMultipleOf * padToMultipleOf;
+        if (length < longest)
+        {
+            throw new NativeAlignException(ErrorKind.Usage, $"a row has {longest} tokens, more than the padded length {length}");
+        }
+
+        var total = checked(items.Count * length);
+        var ids = new int[total];
+        var mask = new int[total];
+        var types = new int[total];
+        Array.Fill(ids, PadId);
+        Array.Fill(types, padTypeId);
+        for (var r = 0; r < items.Count; r++)
+        {
+            var item = items[r];
+            var at = r * length + (padLeft ? length - item.Count : 0);
+            item.Ids.CopyTo(ids, at);
+            item.TypeIds.CopyTo(types, at);
+            mask.AsSpan(at, item.Count).Fill(1);
+        }
+
+        return new PaddedBatch(items.Count, length, ids, mask, types, items);
+    }
+
     private void EncodeSequence(string text, TokenizerWorkspace ws)
     {
         var word = 0;
