@@ -10,6 +10,7 @@ namespace NativeAlign.Benchmarks;
 /// </summary>
 [SimpleJob(warmupCount: 3, iterationCount: 10)]
 [MemoryDiagnoser]
+[MedianColumn]
 public class TokenizerBenchmarks
 {
     private Tokenizer _tokenizer = null!;

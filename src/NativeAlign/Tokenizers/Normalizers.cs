@@ -148,6 +148,13 @@ internal abstract class TextNormalizer
 /// <summary>BERT's normalizer: drop control characters and map whitespace to spaces, space out CJK ideographs, lowercase, strip accents.</summary>
 internal sealed class BertTextNormalizer(bool cleanText, bool handleChineseChars, bool? stripAccents, bool lowercase) : TextNormalizer
 {
+    // Marks a character whose folding depends on context or on canonical reordering (see Fold).
+    private static readonly string NeedsGeneralPath = new('\uFFFF', 1);
+
+    // Lowercase + NFD + mark removal of each BMP character, computed on first use. Benign races: every thread
+    // computes the same string.
+    private readonly string?[] _folded = new string?[0x10000];
+
     public override void Normalize(AlignedText source, AlignedText target)
     {
         if (IsAscii(source.Chars))
@@ -157,6 +164,125 @@ internal sealed class BertTextNormalizer(bool cleanText, bool handleChineseChars
             return;
         }
 
+        if (TryNormalizeBmp(source, target))
+        {
+            return;
+        }
+
+        GeneralNormalize(source, target);
+    }
+
+    /// <summary>
+    /// One pass over text without surrogates, folding each character through a per-character cache. Equivalent to the
+    /// general passes because lowercasing is context-free except for Σ, and NFD then mark removal of a whole string is
+    /// the concatenation of the per-character results whenever no character that survives has a combining class.
+    /// </summary>
+    private bool TryNormalizeBmp(AlignedText source, AlignedText target)
+    {
+        target.Clear();
+        var chars = source.Chars;
+        for (var i = 0; i < chars.Length; i++)
+        {
+            var c = chars[i];
+            var start = source.StartOf(i);
+            var end = source.EndOf(i);
+            if (c < 0x80)
+            {
+                if (cleanText)
+                {
+                    if (c is '\t' or '\n' or '\r')
+                    {
+                        target.Append(' ', start, end);
+                        continue;
+                    }
+
+                    if (c < 0x20 || c == 0x7F)
+                    {
+                        continue;
+                    }
+                }
+
+                target.Append(lowercase && c is >= 'A' and <= 'Z' ? (char)(c + 32) : c, start, end);
+                continue;
+            }
+
+            if (char.IsSurrogate(c))
+            {
+                return false;
+            }
+
+            if (cleanText)
+            {
+                if (c == 0xFFFD || IsControl(c))
+                {
+                    continue;
+                }
+
+                if (UnicodeTables.IsJsWhitespace(c))
+                {
+                    target.Append(' ', start, end);
+                    continue;
+                }
+            }
+
+            var folded = _folded[c] ??= Fold(c);
+            if (ReferenceEquals(folded, NeedsGeneralPath))
+            {
+                return false;
+            }
+
+            var spaced = handleChineseChars && IsChineseBmp(c);
+            if (spaced)
+            {
+                target.Append(' ', start, end);
+            }
+
+            target.Append(folded, start, end);
+            if (spaced)
+            {
+                target.Append(' ', start, end);
+            }
+        }
+
+        return true;
+    }
+
+    private string Fold(char c)
+    {
+        if (c == 0x3A3)
+        {
+            return NeedsGeneralPath;
+        }
+
+        var a = new AlignedText();
+        var b = new AlignedText();
+        a.Load([c], 0);
+        var strip = stripAccents ?? lowercase;
+        if (lowercase)
+        {
+            Lowercase(a, b);
+            (a, b) = (b, a);
+        }
+
+        if (strip)
+        {
+            UnicodeTables.Normalize(a, b, NormalizationForm.FormD);
+            RemoveNonspacingMarks(b);
+            (a, b) = (b, a);
+            foreach (var ch in a.Chars)
+            {
+                if (UnicodeTables.CombiningClass(ch) != 0)
+                {
+                    return NeedsGeneralPath;
+                }
+            }
+        }
+
+        return a.ToString();
+    }
+
+    private void GeneralNormalize(AlignedText source, AlignedText target)
+    {
         CleanAndSpace(source, target);
         var strip = stripAccents ?? lowercase;
         if (!lowercase && !strip)

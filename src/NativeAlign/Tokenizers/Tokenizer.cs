@@ -180,7 +180,8 @@ public sealed class Tokenizer : ITokenizer
 
     /// <summary>
     /// Tokenizes many texts on up to <paramref name="maxDegreeOfParallelism"/> threads (-1: one per core);
-    /// result i belongs to text i.
+    /// result i belongs to text i. <paramref name="maxLength"/> is as in <see cref="Encode(string, int)"/>;
+    /// left at its default it is <see cref="MaxLength"/>.
     /// </summary>
     public TokenizedText[] EncodeBatch(IReadOnlyList<string> texts, int maxDegreeOfParallelism = -1, int maxLength = int.MinValue)
     {

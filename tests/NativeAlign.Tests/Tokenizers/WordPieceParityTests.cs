@@ -116,3 +116,29 @@ public sealed class PaddingTests
         }
     }
 }
+
+/// <summary>A model folder with only vocab.txt gets BERT's defaults; its ids equal the peer's on tokenizer.json.</summary>
+public sealed class VocabFileTests
+{
+    [Test]
+    public void VocabTxtFolderMatchesThePeer()
+    {
+        var dir = Directory.CreateTempSubdirectory("na-vocab-").FullName;
+        try
+        {
+            File.Copy(Path.Combine(TestPaths.DefaultModel, "vocab.txt"), Path.Combine(dir, "vocab.txt"));
+            var tokenizer = TokenizerLoader.FromModelFolder(dir);
+            var path = Path.Combine(TestPaths.Fixtures, "adversarial.jsonl");
+            var lines = JsonText.ReadStrings(path);
+            var peer = PeerTokenizer.Run(TestPaths.DefaultTokenizerJson(), path, jsonStrings: true);
+            for (var i = 0; i < lines.Count; i++)
+            {
+                Assert.That(tokenizer.Encode(lines[i], 0).Ids, Is.EqualTo(peer[i].Ids), $"line {i + 1} {WordPieceParityTests.Show(lines[i])}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
