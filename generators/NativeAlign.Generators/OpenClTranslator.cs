@@ -316,10 +316,13 @@ internal sealed class OpenClTranslator
         string? type = null;
         foreach (var declarator in declaration.Declarators)
         {
-            type ??= LocalType(declarator.Symbol.Type, declarator.Syntax);
+            int reported = _diagnostics.Count;
+            type ??= LocalType(declarator.Symbol.Type, declaration.Syntax);
             var initializer = declarator.Initializer ?? declaration.Initializer;
             string name = Identifier(declarator.Symbol.Name);
-            parts.Add(initializer is null ? name : name + " = " + Expression(initializer.Value));
+
+            // A local of an unsupported type is reported once, not again for each part of its initializer.
+            parts.Add(initializer is null || _diagnostics.Count > reported ? name : name + " = " + Expression(initializer.Value));
         }
 
         return (type ?? "?") + " " + string.Join(", ", parts);
