@@ -54,10 +54,13 @@ internal static class KernelDiagnostics
     public static readonly DiagnosticDescriptor UnsupportedType = Error(
         "NAK0014", "Unsupported type in kernel", "Kernel '{0}': type '{1}' is not supported in kernels (double needs MathF and float; structs and classes are not translated)");
 
+    public static readonly DiagnosticDescriptor NestedSideEffect = Error(
+        "NAK0015", "Side effect inside an expression", "Kernel '{0}': an assignment or ++/-- inside a larger expression is not supported (C leaves its order unspecified where C#'s is left to right); make it a statement of its own");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new[]
     {
         UnsupportedConstruct, ForEach, ExceptionHandling, Lambda, StringUse, Allocation, Linq, Recursion, VirtualCall,
-        CapturedState, UnsupportedParameter, InvalidKernelMethod, UnsupportedCall, UnsupportedType,
+        CapturedState, UnsupportedParameter, InvalidKernelMethod, UnsupportedCall, UnsupportedType, NestedSideEffect,
     }.ToDictionary(d => d.Id);
 
     public static DiagnosticDescriptor ById(string id) => All[id];

@@ -37,6 +37,7 @@ internal sealed class OpenClTranslator
     private readonly HashSet<string> _usedHelperNames = new(StringComparer.Ordinal);
     private readonly List<IMethodSymbol> _callStack = new();
     private readonly StringBuilder _helpers = new();
+    private bool _statementLevel;
 
     public OpenClTranslator(Compilation compilation, string kernelName, CancellationToken cancellationToken)
     {
@@ -218,7 +219,7 @@ internal sealed class OpenClTranslator
                 Report(KernelDiagnostics.ExceptionHandling, expressionStatement.Syntax, "throw");
                 break;
             case IExpressionStatementOperation expressionStatement:
-                writer.Line(Expression(expressionStatement.Operation) + ";");
+                writer.Line(StatementExpression(expressionStatement) + ";");
                 break;
             case IConditionalOperation conditional:
                 writer.Line("if (" + Expression(conditional.Condition) + ")");
@@ -307,8 +308,12 @@ internal sealed class OpenClTranslator
         return string.Join(", ", parts);
     }
 
-    private string StatementExpression(IOperation operation) =>
-        operation is IExpressionStatementOperation statement ? Expression(statement.Operation) : Expression(operation);
+    /// <summary>Translates an expression evaluated for its side effect: the only place an assignment or ++/-- may appear.</summary>
+    private string StatementExpression(IOperation operation)
+    {
+        _statementLevel = true;
+        return Expression(operation is IExpressionStatementOperation statement ? statement.Operation : operation);
+    }
 
     private string Declaration(IVariableDeclarationOperation declaration)
     {
@@ -352,6 +357,17 @@ internal sealed class OpenClTranslator
     {
         _cancellationToken.ThrowIfCancellationRequested();
         precedence = PrecedencePrimary;
+
+        // C leaves the order of side effects inside one expression unsequenced, where C# evaluates left to right:
+        // an assignment or ++/-- nested in another expression could compute something else on the device.
+        bool statementLevel = _statementLevel;
+        _statementLevel = false;
+        if (!statementLevel && operation is IAssignmentOperation or IIncrementOrDecrementOperation)
+        {
+            Report(KernelDiagnostics.NestedSideEffect, operation.Syntax);
+            return "?";
+        }
+
         if (operation.Type?.SpecialType == SpecialType.System_String || operation is IInterpolatedStringOperation)
         {
             Report(KernelDiagnostics.StringUse, operation.Syntax);
@@ -378,27 +394,27 @@ internal sealed class OpenClTranslator
             case IIncrementOrDecrementOperation increment:
             {
                 string op = increment.Kind == OperationKind.Increment ? "++" : "--";
-                string target = Operand(increment.Target, PrecedenceUnary, PrecedencePrimary);
+                string target = Operand(increment.Target, PrecedencePrimary);
                 precedence = increment.IsPostfix ? PrecedencePrimary : PrecedenceUnary;
                 return increment.IsPostfix ? target + op : op + target;
             }
 
             case ISimpleAssignmentOperation assignment:
                 precedence = PrecedenceAssignment;
-                return Operand(assignment.Target, PrecedenceUnary, PrecedencePrimary) + " = " + Operand(assignment.Value, PrecedenceAssignment, PrecedenceAssignment);
+                return Operand(assignment.Target, PrecedencePrimary) + " = " + Operand(assignment.Value, PrecedenceAssignment);
             case ICompoundAssignmentOperation compound:
                 return CompoundAssignment(compound, out precedence);
             case IConditionalOperation conditional:
                 precedence = PrecedenceConditional;
-                return Operand(conditional.Condition, PrecedenceConditional, PrecedenceConditional + 1) + " ? "
-                    + Operand(conditional.WhenTrue, PrecedenceConditional, PrecedenceAssignment) + " : "
-                    + Operand(conditional.WhenFalse!, PrecedenceConditional, PrecedenceConditional);
+                return Operand(conditional.Condition, PrecedenceConditional + 1) + " ? "
+                    + Operand(conditional.WhenTrue, PrecedenceAssignment) + " : "
+                    + Operand(conditional.WhenFalse!, PrecedenceConditional);
             case IConversionOperation conversion:
                 return Conversion(conversion, out precedence);
             case IInvocationOperation invocation:
                 return Invocation(invocation, out precedence);
             case IPropertyReferenceOperation { Property.IsIndexer: true } indexer when indexer.Instance is not null && BufferKind(indexer.Instance.Type!) is not null:
-                return Operand(indexer.Instance, PrecedencePrimary, PrecedencePrimary) + "[" + Expression(indexer.Arguments[0].Value) + "]";
+                return Operand(indexer.Instance, PrecedencePrimary) + "[" + Expression(indexer.Arguments[0].Value) + "]";
             case IPropertyReferenceOperation or IFieldReferenceOperation or IInstanceReferenceOperation or IEventReferenceOperation:
                 Report(KernelDiagnostics.CapturedState, operation.Syntax, operation.Syntax.ToString());
                 return "?";
@@ -422,10 +438,9 @@ internal sealed class OpenClTranslator
     }
 
     /// <summary>Translates <paramref name="operand"/>, parenthesised when it binds looser than <paramref name="minimum"/> requires.</summary>
-    private string Operand(IOperation operand, int parent, int minimum)
+    private string Operand(IOperation operand, int minimum)
     {
         string text = Expression(operand, out int precedence);
-        _ = parent;
         return precedence < minimum ? "(" + text + ")" : text;
     }
 
@@ -476,8 +491,44 @@ internal sealed class OpenClTranslator
             return "?";
         }
 
-        // Left-associative: an equal-precedence left operand needs no parentheses, an equal right one does.
-        return Operand(binary.LeftOperand, precedence, precedence) + " " + op + " " + Operand(binary.RightOperand, precedence, precedence + 1);
+        // Left-associative: an equal-precedence left operand needs no parentheses, an equal right one does. Under a
+        // shift, bitwise or logical operator, a different operator is parenthesised anyway, for the reader (and -Wparentheses).
+        int clarity = precedence is <= 11 and not (9 or 10) ? PrecedencePrimary : 0;
+        string left = Operand(binary.LeftOperand, MixedOperand(binary.LeftOperand, precedence) ? Math.Max(clarity, precedence) : precedence);
+        string right = Operand(binary.RightOperand, MixedOperand(binary.RightOperand, precedence) ? Math.Max(clarity, precedence + 1) : precedence + 1);
+        return left + " " + op + " " + right;
+    }
+
+    /// <summary>Whether <paramref name="operand"/> is a binary operation of another precedence than its parent's.</summary>
+    private static bool MixedOperand(IOperation operand, int parent)
+    {
+        while (operand is IConversionOperation { IsImplicit: true } conversion && SymbolEqualityComparer.Default.Equals(conversion.Type, conversion.Operand.Type))
+        {
+            operand = conversion.Operand;
+        }
+
+        if (operand is not IBinaryOperation child || operand.ConstantValue.HasValue)
+        {
+            return false;
+        }
+
+        int childPrecedence = child.OperatorKind switch
+        {
+            BinaryOperatorKind.Multiply or BinaryOperatorKind.Divide or BinaryOperatorKind.Remainder => 13,
+            BinaryOperatorKind.Add or BinaryOperatorKind.Subtract => 12,
+            BinaryOperatorKind.LeftShift or BinaryOperatorKind.RightShift => 11,
+            BinaryOperatorKind.LessThan or BinaryOperatorKind.LessThanOrEqual or BinaryOperatorKind.GreaterThan or BinaryOperatorKind.GreaterThanOrEqual => 10,
+            BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals => 9,
+            BinaryOperatorKind.And => 8,
+            BinaryOperatorKind.ExclusiveOr => 7,
+            BinaryOperatorKind.Or => 6,
+            BinaryOperatorKind.ConditionalAnd => 5,
+            BinaryOperatorKind.ConditionalOr => 4,
+            _ => parent,
+        };
+
+        // Comparisons under && and || read naturally without parentheses.
+        return childPrecedence != parent && !(parent <= 5 && childPrecedence is 9 or 10);
     }
 
     private string Unary(IUnaryOperation unary, out int precedence)
@@ -503,7 +554,7 @@ internal sealed class OpenClTranslator
             return "?";
         }
 
-        string operand = Operand(unary.Operand, PrecedenceUnary, PrecedenceUnary);
+        string operand = Operand(unary.Operand, PrecedenceUnary);
 
         // "- -x" must not become "--x".
         return op + (operand.Length > 0 && (operand[0] == '-' || operand[0] == '+') ? " " : string.Empty) + operand;
@@ -518,7 +569,7 @@ internal sealed class OpenClTranslator
             return "?";
         }
 
-        string target = Operand(compound.Target, PrecedenceUnary, PrecedencePrimary);
+        string target = Operand(compound.Target, PrecedencePrimary);
         if (compound.OperatorKind == BinaryOperatorKind.Remainder && compound.Target.Type?.SpecialType == SpecialType.System_Single)
         {
             return target + " = fmod(" + target + ", " + Expression(compound.Value) + ")";
@@ -544,7 +595,7 @@ internal sealed class OpenClTranslator
             return "?";
         }
 
-        return target + " " + op + " " + Operand(compound.Value, PrecedenceAssignment, PrecedenceAssignment);
+        return target + " " + op + " " + Operand(compound.Value, PrecedenceAssignment);
     }
 
     private string Conversion(IConversionOperation conversion, out int precedence)
@@ -578,7 +629,7 @@ internal sealed class OpenClTranslator
 
         // Implicit C# conversions are spelled out too: C's usual arithmetic conversions differ in corners
         // (e.g. int vs uint comparisons), and an explicit cast keeps the device arithmetic identical to C#.
-        return "(" + target + ")" + Operand(conversion.Operand, PrecedenceUnary, PrecedenceUnary);
+        return "(" + target + ")" + Operand(conversion.Operand, PrecedenceUnary);
     }
 
     private string Invocation(IInvocationOperation invocation, out int precedence)

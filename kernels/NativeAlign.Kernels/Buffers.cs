@@ -43,7 +43,10 @@ public readonly struct LocalBuffer<T>
 {
     private readonly int _slot;
 
-    /// <summary>Declares local memory of <paramref name="length"/> elements (CPU reference path).</summary>
+    /// <summary>
+    /// Declares local memory of <paramref name="length"/> elements (CPU reference path). Create it once per launch,
+    /// outside the per-work-item delegate: its identity selects the storage each emulated work-group shares.
+    /// </summary>
     public LocalBuffer(int length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);

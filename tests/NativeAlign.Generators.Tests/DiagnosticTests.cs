@@ -38,6 +38,8 @@ public sealed class DiagnosticTests
         yield return Case("NAK0011", "bool parameter", "[Kernel] public static void M(GlobalBuffer<float> x, [|bool flag|]) { x[0] = 1f; }");
         yield return Case("NAK0012", "non-void kernel", "[Kernel] public static [|int|] M(GlobalBuffer<int> x) { x[0] = 1; return 0; }");
         yield return Case("NAK0013", "external call", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { [|System.Console.WriteLine(n)|]; x[0] = n; }");
+        yield return Case("NAK0015", "nested increment", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { x[0] = n + [|n++|]; }");
+        yield return Case("NAK0015", "chained assignment", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { int a; x[0] = [|a = n|]; }");
         yield return Case("NAK0014", "double local", "[Kernel] public static void M(GlobalBuffer<float> x, int n) { [|double d = n|]; x[0] = 1f; }");
     }
 

@@ -32,6 +32,9 @@ public sealed class SnapshotTests
     }
 
     [TestCase("VectorAdd")]
+    [TestCase("IntegerProbe")]
+    [TestCase("FloatProbe")]
+    [TestCase("LocalReverseProbe")]
     public void Kernel_EmittedOpenClC_MatchesSnapshotExactly(string kernel)
     {
         var result = RunOverKernelProject(out _);
