@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Linq;
 using System.Text;
 
 namespace NativeAlign.Generators;
@@ -67,6 +68,28 @@ internal static class DescriptorEmitter
         w.Line("public static string EntryPoint => \"" + model.MethodName + "\";");
         w.Line();
         w.Line("/// <inheritdoc/>");
+        if (model.SpecializedValues.Count == 0)
+        {
+            w.Line("public static string SelectEntryPoint(in " + self + " kernel) => EntryPoint;");
+        }
+        else
+        {
+            // The dispatcher: the variant compiled for the runtime value, or the generic kernel.
+            var fixedParameter = model.Parameters.First(p => p.Name == model.SpecializedParameter);
+            w.Line("public static string SelectEntryPoint(in " + self + " kernel) => kernel." + PropertyName(fixedParameter) + " switch");
+            w.Open();
+            foreach (int value in model.SpecializedValues)
+            {
+                w.Line(value.ToString(CultureInfo.InvariantCulture) + " => \"" + OpenClTranslator.SpecializedName(model.MethodName, model.SpecializedParameter, value) + "\",");
+            }
+
+            w.Line("_ => EntryPoint,");
+            w.Close();
+            w.Append(";");
+        }
+
+        w.Line();
+        w.Line("/// <inheritdoc/>");
         w.Line("public static int ArgumentCount => " + model.Parameters.Count.ToString(CultureInfo.InvariantCulture) + ";");
         w.Line();
         w.Line("/// <inheritdoc/>");
@@ -129,6 +152,13 @@ internal static class DescriptorEmitter
             }
 
             _text.Append(line).Append('\n');
+        }
+
+        /// <summary>Appends to the last line (e.g. the semicolon after a switch expression's brace).</summary>
+        public void Append(string text)
+        {
+            _text.Length--;
+            _text.Append(text).Append('\n');
         }
 
         public void Open()

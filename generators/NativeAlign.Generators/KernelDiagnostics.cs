@@ -57,10 +57,13 @@ internal static class KernelDiagnostics
     public static readonly DiagnosticDescriptor NestedSideEffect = Error(
         "NAK0015", "Side effect inside an expression", "Kernel '{0}': an assignment or ++/-- inside a larger expression is not supported (C leaves its order unspecified where C#'s is left to right); make it a statement of its own");
 
+    public static readonly DiagnosticDescriptor InvalidSpecialization = Error(
+        "NAK0016", "Invalid specialisation", "Kernel '{0}': [Specialize] {1}");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new[]
     {
         UnsupportedConstruct, ForEach, ExceptionHandling, Lambda, StringUse, Allocation, Linq, Recursion, VirtualCall,
-        CapturedState, UnsupportedParameter, InvalidKernelMethod, UnsupportedCall, UnsupportedType, NestedSideEffect,
+        CapturedState, UnsupportedParameter, InvalidKernelMethod, UnsupportedCall, UnsupportedType, NestedSideEffect, InvalidSpecialization,
     }.ToDictionary(d => d.Id);
 
     public static DiagnosticDescriptor ById(string id) => All[id];

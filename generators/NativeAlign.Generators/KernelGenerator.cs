@@ -21,6 +21,7 @@ public sealed class KernelGenerator : IIncrementalGenerator
     public const string DiagnosticStep = "KernelDiagnostics";
 
     private const string KernelAttribute = "NativeAlign.Kernels.KernelAttribute";
+    private const string SpecializeAttribute = "NativeAlign.Kernels.SpecializeAttribute";
 
     /// <inheritdoc />
     public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -128,13 +129,47 @@ public sealed class KernelGenerator : IIncrementalGenerator
             Invalid("LocalSizeX/LocalSizeY must be non-negative, and LocalSizeX set whenever LocalSizeY is", syntax);
         }
 
+        string specializedParameter = string.Empty;
+        var specializedValues = new List<int>();
+        var specialize = method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == SpecializeAttribute);
+        if (specialize is not null)
+        {
+            var at = specialize.ApplicationSyntaxReference?.GetSyntax(cancellationToken) ?? syntax;
+            void InvalidSpecialization(string reason) =>
+                diagnostics.Add(DiagnosticInfo.Create(KernelDiagnostics.InvalidSpecialization, at, name, reason));
+
+            specializedParameter = specialize.ConstructorArguments.Length > 0 && specialize.ConstructorArguments[0].Value is string p ? p : string.Empty;
+            if (specialize.ConstructorArguments.Length > 1 && specialize.ConstructorArguments[1].Kind == TypedConstantKind.Array)
+            {
+                specializedValues.AddRange(specialize.ConstructorArguments[1].Values.Select(v => v.Value is int i ? i : 0));
+            }
+
+            var target = method.Parameters.FirstOrDefault(q => q.Name == specializedParameter);
+            if (target is null)
+            {
+                InvalidSpecialization("names '" + specializedParameter + "', which is not a parameter of the kernel");
+            }
+            else if (target.Type.SpecialType != SpecialType.System_Int32)
+            {
+                InvalidSpecialization("parameter '" + specializedParameter + "' must be an int");
+            }
+            else if (specializedValues.Count == 0)
+            {
+                InvalidSpecialization("needs at least one value");
+            }
+            else if (specializedValues.Distinct().Count() != specializedValues.Count)
+            {
+                InvalidSpecialization("lists a value twice");
+            }
+        }
+
         if (diagnostics.Count > 0)
         {
             return new KernelTranslation(null, new EquatableArray<DiagnosticInfo>(diagnostics));
         }
 
         var translator = new OpenClTranslator(context.SemanticModel.Compilation, name, cancellationToken);
-        string? source = translator.TranslateKernel(method, syntax, context.SemanticModel, parameters);
+        string? source = translator.TranslateKernel(method, syntax, context.SemanticModel, parameters, specializedParameter, specializedValues);
         if (source is null)
         {
             return new KernelTranslation(null, new EquatableArray<DiagnosticInfo>(translator.Diagnostics));
@@ -152,7 +187,9 @@ public sealed class KernelGenerator : IIncrementalGenerator
             source,
             localX,
             localY,
-            translator.UsesBarriers);
+            translator.UsesBarriers,
+            specializedParameter,
+            new EquatableArray<int>(specializedValues));
         return new KernelTranslation(model, EquatableArray<DiagnosticInfo>.Empty);
     }
 }

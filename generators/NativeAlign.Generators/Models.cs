@@ -37,7 +37,9 @@ internal sealed record KernelModel(
     string OpenClSource,
     int LocalSizeX,
     int LocalSizeY,
-    bool UsesBarriers)
+    bool UsesBarriers,
+    string SpecializedParameter,
+    EquatableArray<int> SpecializedValues)
 {
     public string DescriptorName => MethodName + "Kernel";
 

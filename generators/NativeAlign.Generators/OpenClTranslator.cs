@@ -38,6 +38,9 @@ internal sealed class OpenClTranslator
     private readonly List<IMethodSymbol> _callStack = new();
     private readonly StringBuilder _helpers = new();
     private bool _statementLevel;
+    private IMethodSymbol? _kernel;
+    private string? _fixedParameter;
+    private int? _fixedValue;
 
     public OpenClTranslator(Compilation compilation, string kernelName, CancellationToken cancellationToken)
     {
@@ -50,11 +53,21 @@ internal sealed class OpenClTranslator
 
     public bool UsesBarriers { get; private set; }
 
-    /// <summary>Translates the kernel; returns the whole program text, or null when a diagnostic was reported.</summary>
-    public string? TranslateKernel(IMethodSymbol kernel, MethodDeclarationSyntax syntax, SemanticModel model, IReadOnlyList<KernelParameterModel> parameters)
+    /// <summary>
+    /// Translates the kernel; returns the whole program text, or null when a diagnostic was reported. With a
+    /// specialised parameter, the program holds the generic kernel and, after it, one kernel per value named
+    /// <c>{Kernel}_{parameter}{value}</c> in which the parameter is replaced by the constant (same signature, so the
+    /// same argument binder serves every variant).
+    /// </summary>
+    public string? TranslateKernel(
+        IMethodSymbol kernel,
+        MethodDeclarationSyntax syntax,
+        SemanticModel model,
+        IReadOnlyList<KernelParameterModel> parameters,
+        string specializedParameter,
+        IReadOnlyList<int> specializedValues)
     {
         var signature = new StringBuilder();
-        signature.Append("__kernel void ").Append(kernel.Name).Append('(');
         for (int i = 0; i < parameters.Count; i++)
         {
             if (i > 0)
@@ -73,9 +86,22 @@ internal sealed class OpenClTranslator
             }).Append(Identifier(p.Name));
         }
 
-        signature.Append(')');
+        _kernel = kernel;
         _callStack.Add(kernel);
-        string body = TranslateBody(syntax, model);
+        var kernels = new StringBuilder();
+        kernels.Append("__kernel void ").Append(kernel.Name).Append('(').Append(signature).Append(")\n").Append(TranslateBody(syntax, model));
+        foreach (int value in specializedValues)
+        {
+            _fixedParameter = specializedParameter;
+            _fixedValue = value;
+            kernels.Append('\n')
+                .Append("// ").Append(kernel.Name).Append(" with ").Append(specializedParameter).Append(" = ").Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n')
+                .Append("__kernel void ").Append(SpecializedName(kernel.Name, specializedParameter, value)).Append('(').Append(signature).Append(")\n")
+                .Append(TranslateBody(syntax, model));
+        }
+
+        _fixedParameter = null;
+        _fixedValue = null;
         _callStack.RemoveAt(_callStack.Count - 1);
         if (_diagnostics.Count > 0)
         {
@@ -85,9 +111,13 @@ internal sealed class OpenClTranslator
         var program = new StringBuilder();
         program.Append("// ").Append(kernel.Name).Append(": translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.\n");
         program.Append(_helpers);
-        program.Append(signature).Append('\n').Append(body);
+        program.Append(kernels);
         return program.ToString();
     }
+
+    /// <summary>The entry point of the variant of <paramref name="kernel"/> with <paramref name="parameter"/> fixed to <paramref name="value"/>.</summary>
+    public static string SpecializedName(string kernel, string parameter, int value) =>
+        kernel + "_" + parameter + (value < 0 ? "m" + (-(long)value).ToString(CultureInfo.InvariantCulture) : value.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>Maps a fully qualified C# type name (as <see cref="SymbolDisplayFormat.FullyQualifiedFormat"/> prints it) to OpenCL C.</summary>
     public static string? ScalarName(string csharpType) => csharpType switch
@@ -383,6 +413,9 @@ internal sealed class OpenClTranslator
         {
             case ILocalReferenceOperation local:
                 return Identifier(local.Local.Name);
+            case IParameterReferenceOperation parameter when _fixedValue is { } value && parameter.Parameter.Name == _fixedParameter
+                && SymbolEqualityComparer.Default.Equals(parameter.Parameter.ContainingSymbol, _kernel):
+                return Literal(value, parameter.Type!, parameter.Syntax, out precedence);
             case IParameterReferenceOperation parameter:
                 return Identifier(parameter.Parameter.Name);
             case IParenthesizedOperation parenthesized:

@@ -34,3 +34,25 @@ public sealed class OpenClBuiltinAttribute : Attribute
     /// <summary>Extra leading argument text (e.g. <c>CLK_LOCAL_MEM_FENCE</c>) when the C# stub takes none.</summary>
     public string? FixedArgument { get; set; }
 }
+
+/// <summary>
+/// Compiles extra variants of a kernel with one int parameter fixed to each of <see cref="Values"/>, so the device
+/// compiler can fold it (unroll loops over a head dimension, size tiles). The generated descriptor's
+/// <c>SelectEntryPoint</c> picks the variant for the runtime value and falls back to the generic kernel otherwise.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, Inherited = false)]
+public sealed class SpecializeAttribute : Attribute
+{
+    /// <summary>Fixes <paramref name="parameter"/> to each of <paramref name="values"/> in its own variant.</summary>
+    public SpecializeAttribute(string parameter, params int[] values)
+    {
+        Parameter = parameter;
+        Values = values;
+    }
+
+    /// <summary>The name of the kernel's int parameter to fix.</summary>
+    public string Parameter { get; }
+
+    /// <summary>The values to compile variants for.</summary>
+    public IReadOnlyList<int> Values { get; }
+}

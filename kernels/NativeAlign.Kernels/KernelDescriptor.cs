@@ -13,7 +13,13 @@ public interface IKernelDescriptor<TSelf>
     /// <summary>The name of the <c>__kernel</c> function in <see cref="OpenClSource"/>.</summary>
     static abstract string EntryPoint { get; }
 
-    /// <summary>The complete OpenCL C program: helper functions, then the kernel.</summary>
+    /// <summary>
+    /// The entry point to launch for these argument values: a variant compiled for a <see cref="SpecializeAttribute"/>
+    /// value, or <see cref="EntryPoint"/>.
+    /// </summary>
+    static abstract string SelectEntryPoint(in TSelf kernel);
+
+    /// <summary>The complete OpenCL C program: helper functions, the kernel, then its specialised variants if any.</summary>
     static abstract string OpenClSource { get; }
 
     /// <summary>The number of kernel arguments <see cref="BindArguments"/> sets.</summary>

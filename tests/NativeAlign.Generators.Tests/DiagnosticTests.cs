@@ -40,6 +40,9 @@ public sealed class DiagnosticTests
         yield return Case("NAK0013", "external call", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { [|System.Console.WriteLine(n)|]; x[0] = n; }");
         yield return Case("NAK0015", "nested increment", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { x[0] = n + [|n++|]; }");
         yield return Case("NAK0015", "chained assignment", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { int a; x[0] = [|a = n|]; }");
+        yield return Case("NAK0016", "unknown specialised parameter", "[Kernel, [|Specialize(\"width\", 32)|]] public static void M(GlobalBuffer<int> x, int n) { x[0] = n; }");
+        yield return Case("NAK0016", "non-int specialised parameter", "[Kernel, [|Specialize(\"s\", 1, 2)|]] public static void M(GlobalBuffer<float> x, float s) { x[0] = s; }");
+        yield return Case("NAK0016", "duplicate specialised value", "[Kernel, [|Specialize(\"n\", 64, 64)|]] public static void M(GlobalBuffer<int> x, int n) { x[0] = n; }");
         yield return Case("NAK0014", "double local", "[Kernel] public static void M(GlobalBuffer<float> x, int n) { [|double d = n|]; x[0] = 1f; }");
     }
 

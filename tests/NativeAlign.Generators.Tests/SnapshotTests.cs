@@ -35,6 +35,11 @@ public sealed class SnapshotTests
     [TestCase("IntegerProbe")]
     [TestCase("FloatProbe")]
     [TestCase("LocalReverseProbe")]
+    [TestCase("Gelu")]
+    [TestCase("ResidualAdd")]
+    [TestCase("SoftmaxRows")]
+    [TestCase("LayerNormRows")]
+    [TestCase("MatMulTransposedB")]
     public void Kernel_EmittedOpenClC_MatchesSnapshotExactly(string kernel)
     {
         var result = RunOverKernelProject(out _);

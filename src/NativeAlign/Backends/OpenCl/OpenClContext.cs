@@ -15,8 +15,8 @@ public sealed unsafe class OpenClContext : IDisposable
 
     private readonly OpenClContextHandle _context;
     private readonly OpenClQueueHandle _queue;
-    private readonly Dictionary<Type, OpenClKernelHandle> _kernels = [];
-    private readonly List<OpenClProgramHandle> _programs = [];
+    private readonly Dictionary<(Type Kernel, string EntryPoint), OpenClKernelHandle> _kernels = [];
+    private readonly Dictionary<Type, OpenClProgramHandle> _programs = [];
     private readonly Lock _gate = new();
     private bool _disposed;
 
@@ -175,7 +175,7 @@ public sealed unsafe class OpenClContext : IDisposable
                 kernel.Dispose();
             }
 
-            foreach (var program in _programs)
+            foreach (var program in _programs.Values)
             {
                 program.Dispose();
             }
@@ -201,8 +201,9 @@ public sealed unsafe class OpenClContext : IDisposable
 
         lock (_gate)
         {
-            var handle = KernelFor<TKernel>();
-            var binder = new ArgumentBinder(this, handle.Value, TKernel.EntryPoint);
+            string entryPoint = TKernel.SelectEntryPoint(kernel);
+            var handle = KernelFor<TKernel>(entryPoint);
+            var binder = new ArgumentBinder(this, handle.Value, entryPoint);
             TKernel.BindArguments(kernel, ref binder);
 
             nuint* globalSize = stackalloc nuint[3];
@@ -222,22 +223,26 @@ public sealed unsafe class OpenClContext : IDisposable
 
             OpenClNative.Check(
                 OpenClNative.EnqueueNDRangeKernel(_queue.Value, handle.Value, (uint)global.Dimensions, null, globalSize, local is null ? null : localSize, 0, null, null),
-                $"clEnqueueNDRangeKernel({TKernel.EntryPoint}, global {global.X}x{global.Y}x{global.Z}{(local is { } lo ? $", local {lo.X}x{lo.Y}x{lo.Z}" : string.Empty)})");
+                $"clEnqueueNDRangeKernel({entryPoint}, global {global.X}x{global.Y}x{global.Z}{(local is { } lo ? $", local {lo.X}x{lo.Y}x{lo.Z}" : string.Empty)})");
         }
     }
 
-    private OpenClKernelHandle KernelFor<TKernel>()
+    private OpenClKernelHandle KernelFor<TKernel>(string entryPoint)
         where TKernel : struct, IKernelDescriptor<TKernel>
     {
-        // Keyed by the descriptor type: one program and one cl_kernel per kernel per context.
-        if (_kernels.TryGetValue(typeof(TKernel), out var existing))
+        // One program per descriptor type (its variants share it) and one cl_kernel per entry point, per context.
+        if (_kernels.TryGetValue((typeof(TKernel), entryPoint), out var existing))
         {
             return existing;
         }
 
-        var program = BuildProgram(TKernel.OpenClSource, BuildOptions, TKernel.EntryPoint);
-        _programs.Add(program);
-        byte[] name = Encoding.UTF8.GetBytes(TKernel.EntryPoint + "\0");
+        if (!_programs.TryGetValue(typeof(TKernel), out var program))
+        {
+            program = BuildProgram(TKernel.OpenClSource, BuildOptions, TKernel.EntryPoint);
+            _programs.Add(typeof(TKernel), program);
+        }
+
+        byte[] name = Encoding.UTF8.GetBytes(entryPoint + "\0");
         int status;
         nint kernel;
         fixed (byte* n = name)
@@ -245,9 +250,9 @@ public sealed unsafe class OpenClContext : IDisposable
             kernel = OpenClNative.CreateKernel(program.Value, n, &status);
         }
 
-        OpenClNative.Check(status, $"clCreateKernel({TKernel.EntryPoint})");
+        OpenClNative.Check(status, $"clCreateKernel({entryPoint})");
         var handle = new OpenClKernelHandle(kernel);
-        _kernels.Add(typeof(TKernel), handle);
+        _kernels.Add((typeof(TKernel), entryPoint), handle);
         return handle;
     }
 
