@@ -60,10 +60,13 @@ internal static class KernelDiagnostics
     public static readonly DiagnosticDescriptor InvalidSpecialization = Error(
         "NAK0016", "Invalid specialisation", "Kernel '{0}': [Specialize] {1}");
 
+    public static readonly DiagnosticDescriptor LocalAllocation = Error(
+        "NAK0017", "Invalid local memory allocation", "Kernel '{0}': LocalMemory.Allocate must initialise a local declared at the kernel's outermost scope (not in a helper, loop or branch) with a constant positive length");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new[]
     {
         UnsupportedConstruct, ForEach, ExceptionHandling, Lambda, StringUse, Allocation, Linq, Recursion, VirtualCall,
-        CapturedState, UnsupportedParameter, InvalidKernelMethod, UnsupportedCall, UnsupportedType, NestedSideEffect, InvalidSpecialization,
+        CapturedState, UnsupportedParameter, InvalidKernelMethod, UnsupportedCall, UnsupportedType, NestedSideEffect, InvalidSpecialization, LocalAllocation,
     }.ToDictionary(d => d.Id);
 
     public static DiagnosticDescriptor ById(string id) => All[id];

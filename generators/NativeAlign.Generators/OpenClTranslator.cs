@@ -38,6 +38,7 @@ internal sealed class OpenClTranslator
     private readonly List<IMethodSymbol> _callStack = new();
     private readonly StringBuilder _helpers = new();
     private bool _statementLevel;
+    private int _blockDepth;
     private IMethodSymbol? _kernel;
     private string? _fixedParameter;
     private int? _fixedValue;
@@ -204,11 +205,13 @@ internal sealed class OpenClTranslator
     {
         writer.Line("{");
         writer.Indent++;
+        _blockDepth++;
         foreach (var statement in block.Operations)
         {
             WriteStatement(writer, statement);
         }
 
+        _blockDepth--;
         writer.Indent--;
         writer.Line("}");
     }
@@ -241,7 +244,7 @@ internal sealed class OpenClTranslator
             case IVariableDeclarationGroupOperation group:
                 foreach (var declaration in group.Declarations)
                 {
-                    writer.Line(Declaration(declaration) + ";");
+                    writer.Line((LocalAllocation(declaration) ?? Declaration(declaration)) + ";");
                 }
 
                 break;
@@ -314,6 +317,34 @@ internal sealed class OpenClTranslator
                 break;
         }
     }
+
+    /// <summary>
+    /// <c>LocalBuffer&lt;T&gt; x = LocalMemory.Allocate&lt;T&gt;(N)</c> becomes <c>__local T x[N]</c>; OpenCL C only allows it at
+    /// the kernel function's outermost scope, with a constant size. Null when the declaration is not an allocation.
+    /// </summary>
+    private string? LocalAllocation(IVariableDeclarationOperation declaration)
+    {
+        if (declaration.Declarators.Length != 1
+            || (declaration.Declarators[0].Initializer ?? declaration.Initializer)?.Value is not IInvocationOperation invocation
+            || !IsLocalAllocate(invocation.TargetMethod))
+        {
+            return null;
+        }
+
+        var declarator = declaration.Declarators[0];
+        bool atKernelScope = _callStack.Count == 1 && _blockDepth == 1;
+        if (!atKernelScope || invocation.Arguments.Length != 1 || invocation.Arguments[0].Value.ConstantValue.Value is not int length || length <= 0)
+        {
+            Report(KernelDiagnostics.LocalAllocation, invocation.Syntax);
+            return "?";
+        }
+
+        string element = ScalarName(TypeName(invocation.TargetMethod.TypeArguments[0])) ?? "?";
+        return "__local " + element + " " + Identifier(declarator.Symbol.Name) + "[" + length.ToString(CultureInfo.InvariantCulture) + "]";
+    }
+
+    private static bool IsLocalAllocate(IMethodSymbol method) =>
+        method.Name == "Allocate" && method.ContainingType?.ToDisplayString() == KernelsNamespace + ".LocalMemory";
 
     private string ForInitializer(IEnumerable<IOperation> before)
     {
@@ -711,6 +742,12 @@ internal sealed class OpenClTranslator
             }
 
             return name + "(" + string.Join(", ", invocation.Arguments.Select(a => Expression(a.Value))) + ")";
+        }
+
+        if (IsLocalAllocate(method))
+        {
+            Report(KernelDiagnostics.LocalAllocation, invocation.Syntax);
+            return "?";
         }
 
         if (containing.StartsWith("System.Linq.", StringComparison.Ordinal))

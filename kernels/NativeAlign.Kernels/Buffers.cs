@@ -54,6 +54,13 @@ public readonly struct LocalBuffer<T>
         _slot = Interlocked.Increment(ref LocalSlots.Next);
     }
 
+    /// <summary>A buffer bound to an explicit storage slot (kernel-scope allocations use negative slots).</summary>
+    internal LocalBuffer(int length, int slot)
+    {
+        Length = length;
+        _slot = slot;
+    }
+
     /// <summary>The number of elements.</summary>
     public int Length { get; }
 
@@ -62,6 +69,23 @@ public readonly struct LocalBuffer<T>
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => ref CpuWorkItemState.Current.Group.LocalStorage<T>(_slot, Length)[index];
+    }
+}
+
+/// <summary>Local memory declared inside a kernel.</summary>
+public static class LocalMemory
+{
+    /// <summary>
+    /// Declares <paramref name="length"/> elements of work-group local memory at the kernel's outermost scope, as
+    /// <c>LocalBuffer&lt;float&gt; tile = LocalMemory.Allocate&lt;float&gt;(256);</c>; translated to
+    /// <c>__local float tile[256];</c>, so the length must be a compile-time constant. On the CPU the n-th
+    /// allocation of every work-item of a group returns the same storage, as on a device.
+    /// </summary>
+    public static LocalBuffer<T> Allocate<T>(int length)
+        where T : unmanaged
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        return new LocalBuffer<T>(length, -1 - CpuWorkItemState.Current.NextAllocation());
     }
 }
 

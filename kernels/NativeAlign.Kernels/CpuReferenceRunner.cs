@@ -147,6 +147,8 @@ internal sealed class CpuWorkGroup(int[] global, int[] local, int[] id)
 /// <summary>The emulated work-item the current thread is running.</summary>
 internal sealed class CpuWorkItemState(CpuWorkGroup group, int x, int y, int z)
 {
+    private int _allocations;
+
     [ThreadStatic]
     private static CpuWorkItemState? t_current;
 
@@ -157,6 +159,9 @@ internal sealed class CpuWorkItemState(CpuWorkGroup group, int x, int y, int z)
     }
 
     internal CpuWorkGroup Group { get; } = group;
+
+    /// <summary>The ordinal of this work-item's next kernel-scope local allocation.</summary>
+    internal int NextAllocation() => _allocations++;
 
     internal int LocalId(int dimension) => dimension switch { 0 => x, 1 => y, 2 => z, _ => 0 };
 

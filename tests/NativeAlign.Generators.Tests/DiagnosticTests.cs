@@ -43,6 +43,8 @@ public sealed class DiagnosticTests
         yield return Case("NAK0016", "unknown specialised parameter", "[Kernel, [|Specialize(\"width\", 32)|]] public static void M(GlobalBuffer<int> x, int n) { x[0] = n; }");
         yield return Case("NAK0016", "non-int specialised parameter", "[Kernel, [|Specialize(\"s\", 1, 2)|]] public static void M(GlobalBuffer<float> x, float s) { x[0] = s; }");
         yield return Case("NAK0016", "duplicate specialised value", "[Kernel, [|Specialize(\"n\", 64, 64)|]] public static void M(GlobalBuffer<int> x, int n) { x[0] = n; }");
+        yield return Case("NAK0017", "allocation in a loop", "[Kernel] public static void M(GlobalBuffer<float> x, int n) { for (int i = 0; i < n; i++) { LocalBuffer<float> t = [|LocalMemory.Allocate<float>(8)|]; t[0] = 1f; x[0] = t[0]; } }");
+        yield return Case("NAK0017", "variable length", "[Kernel] public static void M(GlobalBuffer<float> x, int n) { LocalBuffer<float> t = [|LocalMemory.Allocate<float>(n)|]; x[0] = 1f; }");
         yield return Case("NAK0014", "double local", "[Kernel] public static void M(GlobalBuffer<float> x, int n) { [|double d = n|]; x[0] = 1f; }");
     }
 

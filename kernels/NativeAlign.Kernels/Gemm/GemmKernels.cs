@@ -15,16 +15,15 @@ public static partial class GemmKernels
     /// <param name="a">Left operand, m × k.</param>
     /// <param name="b">Right operand, n × k (used transposed).</param>
     /// <param name="c">Result, m × n.</param>
-    /// <param name="tileA">Local memory of Tile · Tile floats.</param>
-    /// <param name="tileB">Local memory of Tile · Tile floats.</param>
     /// <param name="m">Rows of a and c.</param>
     /// <param name="n">Rows of b, columns of c.</param>
     /// <param name="k">The shared (inner) dimension.</param>
     [Kernel(LocalSizeX = Tile, LocalSizeY = Tile)]
     public static void MatMulTransposedB(
-        ReadOnlyGlobalBuffer<float> a, ReadOnlyGlobalBuffer<float> b, GlobalBuffer<float> c,
-        LocalBuffer<float> tileA, LocalBuffer<float> tileB, int m, int n, int k)
+        ReadOnlyGlobalBuffer<float> a, ReadOnlyGlobalBuffer<float> b, GlobalBuffer<float> c, int m, int n, int k)
     {
+        LocalBuffer<float> tileA = LocalMemory.Allocate<float>(Tile * Tile);
+        LocalBuffer<float> tileB = LocalMemory.Allocate<float>(Tile * Tile);
         int column = WorkItem.GlobalId(0);
         int row = WorkItem.GlobalId(1);
         int localColumn = WorkItem.LocalId(0);

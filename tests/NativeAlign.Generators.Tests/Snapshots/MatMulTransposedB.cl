@@ -1,6 +1,8 @@
 // MatMulTransposedB: translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.
-__kernel void MatMulTransposedB(__global const float* a, __global const float* b, __global float* c, __local float* tileA, __local float* tileB, int m, int n, int k)
+__kernel void MatMulTransposedB(__global const float* a, __global const float* b, __global float* c, int m, int n, int k)
 {
+    __local float tileA[256];
+    __local float tileB[256];
     int column = (int)get_global_id(0);
     int row = (int)get_global_id(1);
     int localColumn = (int)get_local_id(0);

@@ -182,8 +182,7 @@ public sealed class KernelOpTests
         using var db = device.Context.Upload<float>(b);
         const float sentinel = 777f;
         using var dc = device.Context.Upload<float>(Enumerable.Repeat(sentinel, (m * n) + 300).ToArray());
-        const int tileArea = GemmKernels.Tile * GemmKernels.Tile;
-        device.Context.Run(new GemmKernels.MatMulTransposedBKernel(da, db, dc, tileArea, tileArea, m, n, k), new NDRange(n, m));
+        device.Context.Run(new GemmKernels.MatMulTransposedBKernel(da, db, dc, m, n, k), new NDRange(n, m));
         var c = dc.ToArray();
         ErrorMetrics.AssertClose(c.AsSpan(0, m * n), oracle, GemmBound, "device");
         Assert.That(c.AsSpan(m * n).ToArray(), Is.All.EqualTo(sentinel), "wrote past m·n");
@@ -197,10 +196,8 @@ public sealed class KernelOpTests
         var a = Enumerable.Range(0, m * k).Select(_ => (float)Gaussian(random)).ToArray();
         var b = Enumerable.Range(0, n * k).Select(_ => (float)Gaussian(random)).ToArray();
         var c = new float[m * n];
-        var tileA = new LocalBuffer<float>(GemmKernels.Tile * GemmKernels.Tile);
-        var tileB = new LocalBuffer<float>(GemmKernels.Tile * GemmKernels.Tile);
         CpuReferenceRunner.RunCooperative(new NDRange(n, m), new NDRange(GemmKernels.Tile, GemmKernels.Tile),
-            () => GemmKernels.MatMulTransposedB(new(a), new(b), new(c), tileA, tileB, m, n, k));
+            () => GemmKernels.MatMulTransposedB(new(a), new(b), new(c), m, n, k));
         ErrorMetrics.AssertClose(c, Oracle(a, b, m, n, k), GemmBound, "CPU reference");
     }
 
