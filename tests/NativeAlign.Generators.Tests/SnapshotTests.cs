@@ -40,6 +40,8 @@ public sealed class SnapshotTests
     [TestCase("SoftmaxRows")]
     [TestCase("LayerNormRows")]
     [TestCase("MatMulTransposedB")]
+    [TestCase("EmbeddingGather")]
+    [TestCase("MeanPooling")]
     public void Kernel_EmittedOpenClC_MatchesSnapshotExactly(string kernel)
     {
         var result = RunOverKernelProject(out _);

@@ -113,6 +113,19 @@ public sealed class OpenClContextTests
         Assert.That(error!.Message, Does.Contain((count + 5).ToString()));
     }
 
+    [Test]
+    public void KernelCheck_OnTheTestDevice_RunsEveryKernelWithinItsBound()
+    {
+        // The self-check behind `nativealign kernels check`: its float64 oracles are computed from each op's definition.
+        using var device = OpenClTestDevice.Open();
+        var results = OpenClKernelCheck.Run(device.Context);
+        Assert.That(results.Select(r => r.Kernel.Split(' ')[0]), Is.EqualTo(new[] { "VectorAdd", "Gelu", "SoftmaxRows", "LayerNormRows", "MatMulTransposedB" }));
+        foreach (var r in results)
+        {
+            Assert.That(r.Passed, $"{r.Kernel}: nmse {r.NormalisedMse:E2} > {r.Bound:E0}");
+        }
+    }
+
     private static float[] Add(OpenClContext context, float[] a, float[] b)
     {
         using var da = context.Upload<float>(a);
