@@ -37,7 +37,7 @@ if [ "${NATIVEALIGN_SKIP_AOT:-0}" != 1 ]; then
     check "AOT binary runs the C# kernels on OpenCL device 0 within their float64 error bounds" \
       "$aot/nativealign" kernels check
   else
-    extra_failed=$((extra_failed + 2)); echo "smoke: FAIL AOT binary missing"
+    extra_failed=$((extra_failed + 3)); echo "smoke: FAIL AOT binary missing"
   fi
 fi
 
