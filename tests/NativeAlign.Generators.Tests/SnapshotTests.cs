@@ -42,6 +42,7 @@ public sealed class SnapshotTests
     [TestCase("MatMulTransposedB")]
     [TestCase("EmbeddingGather")]
     [TestCase("MeanPooling")]
+    [TestCase("Attention")]
     public void Kernel_EmittedOpenClC_MatchesSnapshotExactly(string kernel)
     {
         var result = RunOverKernelProject(out _);

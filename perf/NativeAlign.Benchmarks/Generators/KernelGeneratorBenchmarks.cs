@@ -11,6 +11,7 @@ namespace NativeAlign.Benchmarks.Generators;
 /// (what an IDE pays per keystroke). Run: <c>dotnet run -c Release --project perf/NativeAlign.Benchmarks -- --filter '*KernelGenerator*'</c>.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class KernelGeneratorBenchmarks
 {
     private CSharpCompilation _compilation = null!;
