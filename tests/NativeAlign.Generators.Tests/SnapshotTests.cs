@@ -43,6 +43,7 @@ public sealed class SnapshotTests
     [TestCase("EmbeddingGather")]
     [TestCase("MeanPooling")]
     [TestCase("Attention")]
+    [TestCase("MatMulQ4TransposedB")]
     public void Kernel_EmittedOpenClC_MatchesSnapshotExactly(string kernel)
     {
         var result = RunOverKernelProject(out _);
