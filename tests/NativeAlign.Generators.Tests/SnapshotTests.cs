@@ -44,6 +44,7 @@ public sealed class SnapshotTests
     [TestCase("MeanPooling")]
     [TestCase("Attention")]
     [TestCase("MatMulQ4TransposedB")]
+    [TestCase("CosineTopK")]
     public void Kernel_EmittedOpenClC_MatchesSnapshotExactly(string kernel)
     {
         var result = RunOverKernelProject(out _);
