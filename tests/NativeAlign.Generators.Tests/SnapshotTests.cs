@@ -45,6 +45,7 @@ public sealed class SnapshotTests
     [TestCase("Attention")]
     [TestCase("MatMulQ4TransposedB")]
     [TestCase("CosineTopK")]
+    [TestCase("SinkhornLog")]
     public void Kernel_EmittedOpenClC_MatchesSnapshotExactly(string kernel)
     {
         var result = RunOverKernelProject(out _);
