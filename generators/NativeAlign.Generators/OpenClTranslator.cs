@@ -449,8 +449,6 @@ internal sealed class OpenClTranslator
                 return Literal(value, parameter.Type!, parameter.Syntax, out precedence);
             case IParameterReferenceOperation parameter:
                 return Identifier(parameter.Parameter.Name);
-            case IParenthesizedOperation parenthesized:
-                return Expression(parenthesized.Operand, out precedence);
             case IBinaryOperation binary:
                 return Binary(binary, out precedence);
             case IUnaryOperation unary:
