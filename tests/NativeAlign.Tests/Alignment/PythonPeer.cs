@@ -78,7 +78,7 @@ internal static class PythonPeer
             w.WriteStartArray();
             for (int j = 0; j < cols; j++)
             {
-                w.WriteNumberValue(data[(i * cols) + j]);
+                w.WriteNumberValue((double)data[(i * cols) + j]);
             }
 
             w.WriteEndArray();
@@ -92,7 +92,7 @@ internal static class PythonPeer
         w.WriteStartArray(name);
         foreach (var x in data)
         {
-            w.WriteNumberValue(x);
+            w.WriteNumberValue((double)x);
         }
 
         w.WriteEndArray();
