@@ -78,6 +78,16 @@ internal static class VectorMath
             }
         }
 
+        if (Vector512.IsHardwareAccelerated && j < n && n >= 16)
+        {
+            // One overlapping last vector instead of a scalar tail: exp is pure, so recomputing a few lanes is harmless
+            // and much cheaper than up to 15 scalar exps.
+            int t = n - 16;
+            var x = Vector512.FusedMultiplyAdd(Vector512.Create(add.Slice(t, 16)) - Vector512.Create(src.Slice(t, 16)), Vector512.Create(scale), Vector512.Create(bias));
+            Exp(x, Vector512.Create(floor)).CopyTo(dst.Slice(t, 16));
+            return;
+        }
+
         if (Vector256.IsHardwareAccelerated)
         {
             var vs = Vector256.Create(scale);
@@ -87,6 +97,14 @@ internal static class VectorMath
             {
                 var x = Vector256.FusedMultiplyAdd(Vector256.Create(add.Slice(j, 8)) - Vector256.Create(src.Slice(j, 8)), vs, vb);
                 Exp(x, vf).CopyTo(dst.Slice(j, 8));
+            }
+
+            if (j < n && n >= 8)
+            {
+                int t = n - 8;
+                var x = Vector256.FusedMultiplyAdd(Vector256.Create(add.Slice(t, 8)) - Vector256.Create(src.Slice(t, 8)), vs, vb);
+                Exp(x, vf).CopyTo(dst.Slice(t, 8));
+                return;
             }
         }
 
@@ -145,6 +163,13 @@ internal static class VectorMath
                 vm = Vector256.Max(vm, Vector256.FusedMultiplyAdd(Vector256.Create(c.Slice(j, 8)), vs, Vector256.Create(add.Slice(j, 8))));
             }
 
+            if (j < n)
+            {
+                // max is idempotent, so an overlapping last vector needs no mask.
+                vm = Vector256.Max(vm, Vector256.FusedMultiplyAdd(Vector256.Create(c.Slice(n - 8, 8)), vs, Vector256.Create(add.Slice(n - 8, 8))));
+                j = n;
+            }
+
             for (int l = 0; l < 8; l++)
             {
                 m = MathF.Max(m, vm[l]);
@@ -175,6 +200,17 @@ internal static class VectorMath
             {
                 var x = Vector512.FusedMultiplyAdd(Vector512.Create(c.Slice(j, 16)), vs, Vector512.Create(add.Slice(j, 16))) - vsh;
                 acc += Exp(x, vf);
+            }
+
+            if (j < n)
+            {
+                // Overlapping last vector with the lanes already summed masked out.
+                int t = n - 16;
+                var x = Vector512.FusedMultiplyAdd(Vector512.Create(c.Slice(t, 16)), vs, Vector512.Create(add.Slice(t, 16))) - vsh;
+                var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                var fresh = Vector512.GreaterThanOrEqual(lane, Vector512.Create(j - t)).AsSingle();
+                acc += Exp(x, vf) & fresh;
+                j = n;
             }
 
             sum += Vector512.Sum(acc);
