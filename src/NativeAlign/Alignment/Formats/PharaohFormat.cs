@@ -52,13 +52,9 @@ public static class PharaohFormat
     {
         ArgumentNullException.ThrowIfNull(line);
         var links = new List<AlignmentLink>();
-        foreach (var tokenRange in line.AsSpan().Split(' '))
+        foreach (var word in line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
         {
-            var token = line.AsSpan(tokenRange).Trim();
-            if (token.IsEmpty)
-            {
-                continue;
-            }
+            var token = word.AsSpan();
 
             float? score = null;
             int colon = token.IndexOf(':');
