@@ -100,6 +100,24 @@ public sealed class WordAlignerTests
         }
 
         Assert.That(nonEmpty, Is.GreaterThan(cases.Count / 2), "the cases must produce links to test anything");
+
+        // The batch entry point (one SolveBatch call for all transport problems of a method) against the same peer.
+        foreach (var group in Enumerable.Range(0, cases.Count).GroupBy(t => (cases[t].Method, cases[t].Options.Mass)))
+        {
+            var ids = group.ToList();
+            var first = cases[ids[0]].Options;
+            var batch = WordAligner.AlignBatch(
+                [.. ids.Select(t => cases[t].Method == "softmax" ? cases[t].Dot : cases[t].Cos)],
+                [.. ids.Select(t => (cases[t].N, cases[t].M))],
+                first,
+                [.. ids.Select(t => cases[t].Na)],
+                [.. ids.Select(t => cases[t].Nb)]);
+            for (int q = 0; q < ids.Count; q++)
+            {
+                var peer = expected[ids[q]].EnumerateArray().Select(p => $"{p[0].GetInt32()}-{p[1].GetInt32()}").ToList();
+                Assert.That(batch[q].Select(l => $"{l.Source}-{l.Target}"), Is.EquivalentTo(peer), $"batch case {ids[q]}: {group.Key}");
+            }
+        }
     }
 
     [Test]

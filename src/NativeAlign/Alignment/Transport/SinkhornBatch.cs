@@ -48,7 +48,15 @@ public sealed class SinkhornBatch
         SourceWeights = new float[_rowOffset[^1]];
         TargetWeights = new float[_colOffset[^1]];
         Iterations = new int[rows.Length];
+        TransportedMasses = new float[rows.Length];
+        Array.Fill(TransportedMasses, float.NaN);
     }
+
+    /// <summary>
+    /// Partial transport only: the mass moved in each problem, overriding <see cref="SinkhornOptions.TransportedMass"/>;
+    /// NaN (the initial value) means the options' value.
+    /// </summary>
+    public float[] TransportedMasses { get; }
 
     /// <summary>Number of problems.</summary>
     public int Count => Rows.Length;

@@ -105,7 +105,8 @@ public static partial class SinkhornSolver
                         continue;
                     }
 
-                    var r = SolveOne(batch.Cost(p), n, m, batch.Source(p), batch.Target(p), batch.Plan(p), options, work, parallel: false);
+                    var o = options.Kind == TransportKind.Partial && !float.IsNaN(batch.TransportedMasses[p]) ? options with { TransportedMass = batch.TransportedMasses[p] } : options;
+                    var r = SolveOne(batch.Cost(p), n, m, batch.Source(p), batch.Target(p), batch.Plan(p), o, work, parallel: false);
                     batch.Iterations[p] = r.Iterations;
                 }
             }

@@ -60,6 +60,87 @@ public static class WordAligner
         };
     }
 
+    /// <summary>
+    /// Aligns many sentence pairs at once: the transport methods solve all their problems in one
+    /// <see cref="SinkhornSolver.SolveBatch"/> call, the other methods run the pairs in parallel. Results are identical
+    /// to calling <see cref="Align"/> on each pair.
+    /// </summary>
+    /// <param name="similarities">One similarity matrix per pair, row-major srcWords×tgtWords.</param>
+    /// <param name="shapes">(source words, target words) of each pair.</param>
+    /// <param name="options">Method and parameters.</param>
+    /// <param name="srcMasses">Per-pair source masses for <see cref="WordMassKind.Norm"/>, else null.</param>
+    /// <param name="tgtMasses">Per-pair target masses for <see cref="WordMassKind.Norm"/>, else null.</param>
+    public static WordLink[][] AlignBatch(
+        IReadOnlyList<float[]> similarities, IReadOnlyList<(int Source, int Target)> shapes, WordAlignerOptions options,
+        IReadOnlyList<float[]>? srcMasses = null, IReadOnlyList<float[]>? tgtMasses = null)
+    {
+        ArgumentNullException.ThrowIfNull(similarities);
+        ArgumentNullException.ThrowIfNull(shapes);
+        ArgumentNullException.ThrowIfNull(options);
+        if (similarities.Count != shapes.Count || (srcMasses is not null && srcMasses.Count != shapes.Count) || (tgtMasses is not null && tgtMasses.Count != shapes.Count))
+        {
+            throw new NativeAlignException(ErrorKind.Usage, $"batch alignment: {similarities.Count} matrices for {shapes.Count} shapes (and matching mass lists) expected");
+        }
+
+        var result = new WordLink[shapes.Count][];
+        bool transport = options.Method is WordAlignmentMethod.Ot or WordAlignmentMethod.Uot or WordAlignmentMethod.Pot;
+        if (!transport)
+        {
+            Parallel.For(0, shapes.Count, p => result[p] = Align(similarities[p], shapes[p].Source, shapes[p].Target, options));
+            return result;
+        }
+
+        var batch = new SinkhornBatch([.. shapes.Select(s => s.Source)], [.. shapes.Select(s => s.Target)]);
+        for (int p = 0; p < shapes.Count; p++)
+        {
+            var (n, m) = shapes[p];
+            if (similarities[p].Length != n * m)
+            {
+                throw new NativeAlignException(ErrorKind.Usage, $"batch alignment: pair {p} is {n}×{m} but its matrix has {similarities[p].Length} values");
+            }
+
+            if (n == 0 || m == 0)
+            {
+                continue;
+            }
+
+            foreach (var x in similarities[p])
+            {
+                if (!float.IsFinite(x))
+                {
+                    throw new NativeAlignException(ErrorKind.Usage, $"batch alignment: pair {p}'s similarity matrix holds a NaN or infinity");
+                }
+            }
+
+            TransportCost(similarities[p], n, m, options.Distortion).CopyTo(batch.Cost(p));
+            var (a, b) = Masses(n, m, options, srcMasses is null ? default : srcMasses[p], tgtMasses is null ? default : tgtMasses[p]);
+            a.CopyTo(batch.Source(p));
+            b.CopyTo(batch.Target(p));
+            if (options.Method == WordAlignmentMethod.Pot)
+            {
+                CheckFraction(options);
+                batch.TransportedMasses[p] = options.PartialMassFraction >= 1f ? float.NaN : options.PartialMassFraction * Math.Min(a.Sum(), b.Sum());
+            }
+        }
+
+        SinkhornSolver.SolveBatch(batch, options.ToSinkhornOptions());
+        for (int p = 0; p < shapes.Count; p++)
+        {
+            var (n, m) = shapes[p];
+            result[p] = n == 0 || m == 0 ? [] : LinksFromPlan(batch.Plan(p), n, m, options.TransportThreshold);
+        }
+
+        return result;
+    }
+
+    private static void CheckFraction(WordAlignerOptions o)
+    {
+        if (!(o.PartialMassFraction > 0f && o.PartialMassFraction <= 1f))
+        {
+            throw new NativeAlignException(ErrorKind.Usage, $"pot: the transported mass fraction must be in (0, 1], got {o.PartialMassFraction}");
+        }
+    }
+
     /// <summary>SimAlign's distortion mask applied in place: s_ij ·= 1 − κ (j/(m−1) − i/(n−1))²; no-op for κ = 0 or a side shorter than 2.</summary>
     internal static float[] Distorted(float[] sim, int n, int m, float ratio)
     {
@@ -390,11 +471,7 @@ public static class WordAligner
         var so = o.ToSinkhornOptions();
         if (o.Method == WordAlignmentMethod.Pot)
         {
-            if (!(o.PartialMassFraction > 0f && o.PartialMassFraction <= 1f))
-            {
-                throw new NativeAlignException(ErrorKind.Usage, $"pot: the transported mass fraction must be in (0, 1], got {o.PartialMassFraction}");
-            }
-
+            CheckFraction(o);
             so = so with { TransportedMass = o.PartialMassFraction >= 1f ? null : o.PartialMassFraction * Math.Min(a.Sum(), b.Sum()) };
         }
 
