@@ -92,13 +92,25 @@ public sealed class TopKSearch
             return;
         }
 
-        var chunkArr = chunk.ToArray();
-        var biasArr = bias.IsEmpty ? null : bias.ToArray();
+        // The chunk is pinned, not copied: the caller's buffer is the only copy of the corpus rows in memory.
+        unsafe
+        {
+            fixed (float* pChunk = chunk, pBias = bias)
+            {
+                AddPinned((nint)pChunk, rows, firstIndex, bias.IsEmpty ? 0 : (nint)pBias, scale);
+            }
+        }
+    }
+
+    private unsafe void AddPinned(nint chunkPtr, int rows, long firstIndex, nint biasPtr, float scale)
+    {
         int blocks = (_result.Queries + QueryBlock - 1) / QueryBlock;
         int workers = Math.Max(1, Math.Min(_threads, blocks));
         int next = -1;
         void Work()
         {
+            var chunk = new ReadOnlySpan<float>((float*)chunkPtr, rows * _dim);
+            var bias = biasPtr == 0 ? default : new ReadOnlySpan<float>((float*)biasPtr, rows);
             var buffer = new float[QueryBlock * rows];
             while (true)
             {
@@ -109,15 +121,15 @@ public sealed class TopKSearch
                 }
 
                 int q0 = b * QueryBlock, qn = Math.Min(QueryBlock, _result.Queries - q0);
-                GemmF32.Compute(qn, rows, _dim, _queries.AsSpan(q0 * _dim, qn * _dim), _dim, chunkArr, _dim, transposeB: true, buffer, rows);
+                GemmF32.Compute(qn, rows, _dim, _queries.AsSpan(q0 * _dim, qn * _dim), _dim, chunk, _dim, transposeB: true, buffer, rows);
                 for (int r = 0; r < qn; r++)
                 {
                     var row = buffer.AsSpan(r * rows, rows);
-                    if (scale != 1f || biasArr is not null)
+                    if (scale != 1f || !bias.IsEmpty)
                     {
                         for (int c = 0; c < rows; c++)
                         {
-                            row[c] = (row[c] * scale) - (biasArr is null ? 0f : biasArr[c]);
+                            row[c] = (row[c] * scale) - (bias.IsEmpty ? 0f : bias[c]);
                         }
                     }
 
