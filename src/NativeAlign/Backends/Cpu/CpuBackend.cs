@@ -26,7 +26,10 @@ public sealed class CpuBackend : IComputeBackend
     public bool Supports(BackendOp op, WeightType type) => op switch
     {
         BackendOp.Linear => true,
-        BackendOp.EmbeddingSum => type is WeightType.F32 or WeightType.F16 or WeightType.BF16 or WeightType.Q4,
+        BackendOp.EmbeddingSum => true,
+
+        // Gains and biases are vectors, widened to float32 once when prepared.
+        BackendOp.LayerNorm => type is WeightType.F32 or WeightType.F16 or WeightType.BF16,
         _ => type == WeightType.F32,
     };
 
