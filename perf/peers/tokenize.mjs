@@ -1,0 +1,31 @@
+// Peer tokenizer for parity tests: @huggingface/tokenizers (pure JS) run on every line of a file.
+// Usage: node tokenize.mjs <tokenizer.json> <input> [--strings]
+//   input: UTF-8 text, one item per line ('\n'; a trailing '\r' is dropped), or with --strings a JSONL file
+//   whose lines are JSON strings (so that tests can pass control characters, newlines and lone surrogates).
+// Output: one JSON object per input item, {"ids":[...],"tokens":[...]}, in input order. No truncation or padding:
+// this library applies neither (encode() ignores tokenizer.json's truncation/padding sections).
+import { readFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Tokenizer } from "@huggingface/tokenizers";
+
+const [tokenizerPath, inputPath, mode] = process.argv.slice(2);
+if (!tokenizerPath || !inputPath) {
+  console.error("usage: node tokenize.mjs <tokenizer.json> <input> [--strings]");
+  process.exit(2);
+}
+const tokenizerJson = JSON.parse(readFileSync(tokenizerPath, "utf8"));
+const configPath = join(dirname(tokenizerPath), "tokenizer_config.json");
+const config = existsSync(configPath) ? JSON.parse(readFileSync(configPath, "utf8")) : {};
+const tokenizer = new Tokenizer(tokenizerJson, config);
+
+let lines = readFileSync(inputPath, "utf8").split("\n");
+if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+if (mode === "--strings") lines = lines.map((l) => JSON.parse(l));
+else lines = lines.map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
+
+const out = [];
+for (const line of lines) {
+  const e = tokenizer.encode(line);
+  out.push(JSON.stringify({ ids: e.ids, tokens: e.tokens }));
+}
+process.stdout.write(out.join("\n") + (out.length ? "\n" : ""));

@@ -1,0 +1,353 @@
+using NativeAlign.Tokenizers.Unicode;
+
+namespace NativeAlign.Tokenizers;
+
+/// <summary>An added token from <c>tokenizer.json</c>: matched in the text before the model runs and given its own id.</summary>
+internal sealed record AddedTokenSpec(int Id, string Content, bool Special, bool Normalized, bool LeftStrip, bool RightStrip);
+
+/// <summary>Finds added tokens in text: at each position the longest content that starts there.</summary>
+internal sealed class AddedTokenMatcher
+{
+    private readonly Dictionary<char, AddedTokenSpec[]> _byFirstChar = [];
+
+    public AddedTokenMatcher(IEnumerable<AddedTokenSpec> tokens, Func<AddedTokenSpec, string> content)
+    {
+        foreach (var group in tokens.Select(t => (Token: t, Text: content(t))).Where(t => t.Text.Length > 0).GroupBy(t => t.Text[0]))
+        {
+            // Longest first, so the first hit is the longest match.
+            _byFirstChar[group.Key] = [.. group.OrderByDescending(t => t.Text.Length).Select(t => t.Token with { Content = t.Text })];
+        }
+    }
+
+    public bool IsEmpty => _byFirstChar.Count == 0;
+
+    /// <summary>The next match at or after <paramref name="from"/>, or null.</summary>
+    public AddedTokenSpec? Next(ReadOnlySpan<char> text, int from, out int at)
+    {
+        for (var i = from; i < text.Length; i++)
+        {
+            if (!_byFirstChar.TryGetValue(text[i], out var candidates))
+            {
+                continue;
+            }
+
+            foreach (var candidate in candidates)
+            {
+                if (text[i..].StartsWith(candidate.Content, StringComparison.Ordinal))
+                {
+                    at = i;
+                    return candidate;
+                }
+            }
+        }
+
+        at = -1;
+        return null;
+    }
+}
+
+/// <summary>Per-thread buffers, so that tokenizing allocates only the arrays it returns.</summary>
+internal sealed class TokenizerWorkspace
+{
+    [ThreadStatic]
+    private static TokenizerWorkspace? _current;
+
+    public readonly AlignedText Section = new();
+    public readonly AlignedText Normalized = new();
+    public readonly PreTokenizeState State = new();
+    public readonly TokenSink Sink = new();
+
+    public static TokenizerWorkspace Current => _current ??= new TokenizerWorkspace();
+}
+
+/// <summary>
+/// A complete tokenizer: added tokens, normalizer, pre-tokenizer, model (WordPiece or Unigram) and post-processor,
+/// as described by a Hugging Face <c>tokenizer.json</c>, a WordPiece <c>vocab.txt</c> or a SentencePiece <c>.model</c>.
+/// Create one with <see cref="TokenizerLoader"/>. Immutable and safe to use from many threads at once.
+/// </summary>
+public sealed class Tokenizer : ITokenizer
+{
+    private readonly TextNormalizer? _normalizer;
+    private readonly PreTokenizer? _preTokenizer;
+    private readonly TokenizerModel _model;
+    private readonly SingleTemplate _template;
+    private readonly AddedTokenMatcher _rawAdded;
+    private readonly AddedTokenMatcher _normalizedAdded;
+    private readonly string?[] _tokens;
+    private readonly Dictionary<string, int> _addedIds;
+
+    internal Tokenizer(TextNormalizer? normalizer, PreTokenizer? preTokenizer, TokenizerModel model, SingleTemplate template,
+        IReadOnlyList<AddedTokenSpec> addedTokens, int maxLength, bool truncateLeft, int padId)
+    {
+        _normalizer = normalizer;
+        _preTokenizer = preTokenizer;
+        _model = model;
+        _template = template;
+        MaxLength = maxLength;
+        TruncateLeft = truncateLeft;
+        PadId = padId;
+        AddedTokens = addedTokens;
+        _rawAdded = new AddedTokenMatcher(addedTokens.Where(t => !t.Normalized || normalizer is null), t => t.Content);
+        _normalizedAdded = new AddedTokenMatcher(addedTokens.Where(t => t.Normalized && normalizer is not null), t => normalizer!.NormalizeString(t.Content));
+        _addedIds = addedTokens.GroupBy(t => t.Content).ToDictionary(g => g.Key, g => g.Last().Id, StringComparer.Ordinal);
+
+        // One table for id -> spelling: the model's vocabulary, overridden by added tokens.
+        var size = Math.Max(model.VocabularySize, addedTokens.Count == 0 ? 0 : addedTokens.Max(t => t.Id) + 1);
+        _tokens = new string?[size];
+        for (var id = 0; id < model.VocabularySize; id++)
+        {
+            _tokens[id] = model.IdToToken(id);
+        }
+
+        foreach (var t in addedTokens)
+        {
+            _tokens[t.Id] = t.Content;
+        }
+
+        foreach (var piece in template.Prefix.Concat(template.Suffix))
+        {
+            if ((uint)piece.Id < (uint)_tokens.Length)
+            {
+                _tokens[piece.Id] ??= piece.Token;
+            }
+        }
+    }
+
+    /// <summary>The maximum number of tokens (special tokens included) <see cref="Encode(string)"/> returns; 0 for no limit.</summary>
+    public int MaxLength { get; }
+
+    /// <summary>True when truncation removes tokens from the start of the sequence instead of its end.</summary>
+    public bool TruncateLeft { get; }
+
+    /// <inheritdoc />
+    public int PadId { get; }
+
+    /// <inheritdoc />
+    public int VocabularySize => _tokens.Length;
+
+    /// <summary>How many special tokens the post-processor adds to one sequence (2 for BERT: [CLS] and [SEP]).</summary>
+    public int SpecialTokenCount => _template.AddedCount;
+
+    internal IReadOnlyList<AddedTokenSpec> AddedTokens { get; }
+
+    internal TextNormalizer? Normalizer => _normalizer;
+
+    /// <summary>The vocabulary spelling of <paramref name="id"/>, or null when the id is unknown.</summary>
+    public string? IdToToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id] : null;
+
+    /// <summary>The id of <paramref name="token"/> (added tokens first, then the model's vocabulary), or null.</summary>
+    public int? TokenToId(string token) => _addedIds.TryGetValue(token, out var id) ? id : _model.TokenToId(token);
+
+    /// <inheritdoc />
+    public TokenizedText Encode(string text) => Encode(text, MaxLength);
+
+    /// <summary>
+    /// Tokenizes <paramref name="text"/> with special tokens, truncated to at most <paramref name="maxLength"/> tokens
+    /// in all (special tokens included); <paramref name="maxLength"/> ≤ 0 means no truncation.
+    /// </summary>
+    public TokenizedText Encode(string text, int maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ws = TokenizerWorkspace.Current;
+        var sink = ws.Sink;
+        sink.Clear();
+        EncodeSequence(text, ws);
+        return Finish(sink, maxLength);
+    }
+
+    /// <summary>
+    /// Tokenizes many texts on up to <paramref name="maxDegreeOfParallelism"/> threads (-1: one per core);
+    /// result i belongs to text i.
+    /// </summary>
+    public TokenizedText[] EncodeBatch(IReadOnlyList<string> texts, int maxDegreeOfParallelism = -1, int maxLength = int.MinValue)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var limit = maxLength == int.MinValue ? MaxLength : maxLength;
+        var results = new TokenizedText[texts.Count];
+        if (texts.Count < 64 || maxDegreeOfParallelism == 1)
+        {
+            for (var i = 0; i < texts.Count; i++)
+            {
+                results[i] = Encode(texts[i], limit);
+            }
+
+            return results;
+        }
+
+        // Chunks of consecutive texts keep each thread's workspace warm and the scheduling overhead low.
+        var options = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism };
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, texts.Count, 256), options, range =>
+        {
+            for (var i = range.Item1; i < range.Item2; i++)
+            {
+                results[i] = Encode(texts[i], limit);
+            }
+        });
+        return results;
+    }
+
+    private void EncodeSequence(string text, TokenizerWorkspace ws)
+    {
+        var word = 0;
+        var sectionIndex = 0;
+        var span = text.AsSpan();
+        var pos = 0;
+        while (pos <= span.Length)
+        {
+            var at = -1;
+            var added = _rawAdded.IsEmpty ? null : _rawAdded.Next(span, pos, out at);
+            var sectionEnd = added is null ? span.Length : at;
+            var sectionStart = pos;
+            // lstrip on the token trims the whitespace before it; rstrip on the previous one trimmed what follows.
+            if (added is { LeftStrip: true })
+            {
+                while (sectionEnd > sectionStart && UnicodeTables.IsJsWhitespace(span[sectionEnd - 1]))
+                {
+                    sectionEnd--;
+                }
+            }
+
+            if (sectionEnd > sectionStart)
+            {
+                EncodeSection(span[sectionStart..sectionEnd], sectionStart, sectionIndex, ref word, ws);
+            }
+
+            if (added is null)
+            {
+                break;
+            }
+
+            if (sectionEnd > sectionStart || sectionStart < at)
+            {
+                sectionIndex++;
+            }
+
+            ws.Sink.AddRaw(added.Id, at, at + added.Content.Length, -1);
+            sectionIndex++;
+            pos = at + added.Content.Length;
+            if (added.RightStrip)
+            {
+                while (pos < span.Length && UnicodeTables.IsJsWhitespace(span[pos]))
+                {
+                    pos++;
+                }
+            }
+
+            if (pos == span.Length)
+            {
+                break;
+            }
+        }
+    }
+
+    private void EncodeSection(ReadOnlySpan<char> section, int origin, int sectionIndex, ref int word, TokenizerWorkspace ws)
+    {
+        var normalized = ws.Section;
+        normalized.Load(section, origin);
+        if (_normalizer is not null)
+        {
+            _normalizer.Normalize(ws.Section, ws.Normalized);
+            normalized = ws.Normalized;
+        }
+
+        if (normalized.Length == 0)
+        {
+            return;
+        }
+
+        if (_normalizedAdded.IsEmpty)
+        {
+            EncodeNormalized(normalized, 0, normalized.Length, sectionIndex, ref word, ws);
+            return;
+        }
+
+        var pos = 0;
+        var chars = normalized.Chars;
+        while (pos < chars.Length)
+        {
+            var added = _normalizedAdded.Next(chars, pos, out var at);
+            var end = added is null ? chars.Length : at;
+            if (end > pos)
+            {
+                EncodeNormalized(normalized, pos, end, sectionIndex, ref word, ws);
+            }
+
+            if (added is null)
+            {
+                break;
+            }
+
+            var spanOf = normalized.OriginalSpan(at, at + added.Content.Length);
+            ws.Sink.AddRaw(added.Id, spanOf.Start, spanOf.End, -1);
+            pos = at + added.Content.Length;
+        }
+    }
+
+    private void EncodeNormalized(AlignedText normalized, int from, int to, int sectionIndex, ref int word, TokenizerWorkspace ws)
+    {
+        var state = ws.State;
+        state.Text.Clear();
+        state.Text.AppendFrom(normalized, from, to);
+        state.Pieces.Clear();
+        state.Pieces.Add(0, state.Text.Length);
+        state.SectionIndex = sectionIndex;
+        _preTokenizer?.Apply(state);
+        for (var p = 0; p < state.Pieces.Count; p++)
+        {
+            _model.Tokenize(state.Text, state.Pieces.StartOf(p), state.Pieces.EndOf(p), word, ws.Sink);
+            word++;
+        }
+    }
+
+    private TokenizedText Finish(TokenSink sink, int maxLength)
+    {
+        var content = sink.Count;
+        var keep = content;
+        if (maxLength > 0)
+        {
+            keep = Math.Clamp(maxLength - _template.AddedCount, 0, content);
+        }
+
+        var skip = TruncateLeft ? content - keep : 0;
+        var count = keep + _template.AddedCount;
+        var ids = new int[count];
+        var tokens = new string[count];
+        var types = new int[count];
+        var offsets = new TextSpan[count];
+        var words = new int[count];
+        var k = 0;
+        foreach (var p in _template.Prefix)
+        {
+            ids[k] = p.Id;
+            tokens[k] = p.Token;
+            types[k] = p.TypeId;
+            words[k] = -1;
+            k++;
+        }
+
+        var sinkIds = sink.Ids;
+        var starts = sink.Starts;
+        var ends = sink.Ends;
+        var sinkWords = sink.Words;
+        for (var i = skip; i < skip + keep; i++, k++)
+        {
+            var id = sinkIds[i];
+            ids[k] = id;
+            tokens[k] = IdToToken(id) ?? string.Empty;
+            types[k] = _template.SequenceTypeId;
+            offsets[k] = new TextSpan(starts[i], ends[i]);
+            words[k] = sinkWords[i];
+        }
+
+        foreach (var p in _template.Suffix)
+        {
+            ids[k] = p.Id;
+            tokens[k] = p.Token;
+            types[k] = p.TypeId;
+            words[k] = -1;
+            k++;
+        }
+
+        return new TokenizedText { Ids = ids, Tokens = tokens, TypeIds = types, Offsets = offsets, WordIds = words, TruncatedTokens = content - keep };
+    }
+}
