@@ -112,7 +112,7 @@ internal sealed class TransformerEncoder : IDisposable
     /// (0…L, see <see cref="ResolveLayer"/>) as a [Batch·T × Hidden] backend matrix; rows of padding are undefined.
     /// Every sequence must already fit <see cref="EncoderConfig.MaxSequenceLength"/>.
     /// </summary>
-    public BackendMatrix Forward(IReadOnlyList<int[]> ids, IReadOnlyList<int[]>? typeIds, int layer, out int paddedLength)
+    public BackendMatrix Forward(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds, int layer, out int paddedLength)
     {
         int batch = ids.Count, h = Config.HiddenSize;
         int t = 0;

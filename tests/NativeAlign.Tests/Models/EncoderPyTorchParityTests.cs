@@ -1,0 +1,115 @@
+using System.Text.Json;
+using NativeAlign.IO;
+using NativeAlign.Models;
+using NativeAlign.Tests.IO;
+
+namespace NativeAlign.Tests.Models;
+
+/// <summary>
+/// Tiny random-weight BERT and XLM-R models against reference hidden states from an independent PyTorch forward
+/// (Fixtures/make_encoder_fixtures.py, torch 1.13): every layer, every real token, padded batches, and the poolings.
+/// </summary>
+[TestFixture]
+public sealed class EncoderPyTorchParityTests
+{
+    private const double Tolerance = 1e-4;
+
+    public static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (var model in new[] { "bert", "bert-tanh", "xlmr" })
+        {
+            foreach (var precision in new[] { "f32", "bf16" })
+            {
+                foreach (var backend in new[] { "cpu", "reference" })
+                {
+                    yield return new TestCaseData(model, precision, backend).SetName($"PyTorchParity({model}, {precision}, {backend})");
+                }
+            }
+        }
+    }
+
+    public static string FixtureFolder(string model) => Path.Combine(LoadingTestSupport.RepoRoot, "tests", "NativeAlign.Tests", "Models", "Fixtures", $"encoder-{model}");
+
+    public static SentenceEncoder Open(string model, string precision, string backend, PoolingMode pooling = PoolingMode.Mean, int layer = -1)
+    {
+        string folder = FixtureFolder(model);
+        string weightsFolder = precision == "bf16" ? Path.Combine(folder, "bf16") : folder;
+        var config = EncoderConfigReader.Read(Path.Combine(weightsFolder, "config.json"));
+        var weights = SafetensorsWeights.Open(Path.Combine(weightsFolder, "model.safetensors"));
+        return SentenceEncoder.Create(config, weights, null, new SentenceHeadSpec(pooling, [], false), new SentenceEncoderOptions { Backend = backend, Layer = layer }, weightsFolder);
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void HiddenStatesOfEveryLayerMatchPyTorch(string model, string precision, string backend)
+    {
+        using var expected = Expected(model, precision);
+        using var encoder = Open(model, precision, backend);
+        double worst = 0;
+        foreach (var batch in expected.RootElement.GetProperty("batches").EnumerateArray())
+        {
+            var (ids, types) = Inputs(batch);
+            var hidden = batch.GetProperty("hidden");
+            for (int layer = 0; layer < hidden.GetArrayLength(); layer++)
+            {
+                var states = encoder.HiddenStates(ids, types, layer);
+                var want = hidden[layer];
+                for (int s = 0; s < ids.Length; s++)
+                {
+                    int h = encoder.Config.HiddenSize;
+                    Assert.That(states[s], Has.Length.EqualTo(ids[s].Length * h));
+                    for (int t = 0; t < ids[s].Length; t++)
+                    {
+                        var row = want[s][t];
+                        for (int c = 0; c < h; c++)
+                        {
+                            double d = Math.Abs(states[s][(t * h) + c] - row[c].GetDouble());
+                            Assert.That(d, Is.Not.NaN);
+                            worst = Math.Max(worst, d);
+                            if (d > Tolerance)
+                            {
+                                Assert.Fail($"{model}/{precision}/{backend}: layer {layer}, sequence {s}, token {t}, feature {c}: |Δ| = {d:E2}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        TestContext.Out.WriteLine($"{model}/{precision}/{backend}: max |Δ| over all layers = {worst:E2}");
+    }
+
+    [TestCase("bert", PoolingMode.Mean, "mean")]
+    [TestCase("bert", PoolingMode.Cls, "cls")]
+    [TestCase("bert", PoolingMode.ClsPooler, "pooler")]
+    [TestCase("xlmr", PoolingMode.Mean, "mean")]
+    [TestCase("xlmr", PoolingMode.ClsPooler, "pooler")]
+    [TestCase("bert-tanh", PoolingMode.Mean, "mean")]
+    public void PoolingMatchesPyTorch(string model, PoolingMode pooling, string key)
+    {
+        using var expected = Expected(model, "f32");
+        using var encoder = Open(model, "f32", "cpu", pooling);
+        foreach (var batch in expected.RootElement.GetProperty("batches").EnumerateArray())
+        {
+            var (ids, types) = Inputs(batch);
+            var got = encoder.EmbedIds(ids, types);
+            var want = batch.GetProperty(key);
+            for (int s = 0; s < ids.Length; s++)
+            {
+                for (int c = 0; c < got.Dimension; c++)
+                {
+                    Assert.That(got[s][c], Is.EqualTo(want[s][c].GetDouble()).Within(Tolerance), $"{model} {key}: sequence {s}, feature {c}");
+                }
+            }
+        }
+    }
+
+    private static JsonDocument Expected(string model, string precision)
+    {
+        string file = Path.Combine(FixtureFolder(model), precision == "bf16" ? "expected-bf16.json" : "expected.json");
+        return JsonDocument.Parse(File.ReadAllBytes(file));
+    }
+
+    private static (int[][] Ids, int[][] Types) Inputs(JsonElement batch) =>
+        (batch.GetProperty("ids").EnumerateArray().Select(s => s.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray(),
+         batch.GetProperty("types").EnumerateArray().Select(s => s.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray());
+}
