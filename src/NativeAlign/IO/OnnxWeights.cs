@@ -1,0 +1,57 @@
+using NativeAlign.Models;
+
+namespace NativeAlign.IO;
+
+/// <summary>
+/// The weights of a BERT/XLM-R encoder exported to ONNX, found by following the graph and exposed under canonical names
+/// (see <see cref="IModelWeights"/>). 4-bit <c>MatMulNBits</c> weights stay packed (<see cref="WeightType.Q4"/>), over the
+/// memory-mapped external data; fp32/fp16 <c>MatMul</c> weights, stored [in, out] in ONNX, are transposed once to [out, in].
+/// </summary>
+public sealed class OnnxWeights : IModelWeights
+{
+    private readonly OnnxModel _model;
+    private readonly Dictionary<string, WeightTensor> _weights;
+
+    private OnnxWeights(OnnxModel model, Dictionary<string, WeightTensor> weights, int layerCount, IReadOnlyCollection<long> accuracyLevels)
+    {
+        _model = model;
+        _weights = weights;
+        LayerCount = layerCount;
+        AccuracyLevels = accuracyLevels;
+        Names = weights.Keys.Order(StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>The <c>.onnx</c> file.</summary>
+    public string Path => _model.Path;
+
+    /// <summary>How many encoder layers the graph has.</summary>
+    public int LayerCount { get; }
+
+    /// <summary>The distinct <c>accuracy_level</c> attributes of the graph's MatMulNBits nodes (empty when it has none).</summary>
+    public IReadOnlyCollection<long> AccuracyLevels { get; }
+
+    /// <inheritdoc/>
+    public IReadOnlyCollection<string> Names { get; }
+
+    /// <summary>Reads <paramref name="path"/> and its external data; a graph that is not a recognisable encoder is a <see cref="ModelFormatException"/>.</summary>
+    public static OnnxWeights Open(string path)
+    {
+        var model = OnnxModel.Open(path);
+        try
+        {
+            var weights = OnnxEncoderGraph.Map(model, out int layers, out var levels);
+            return new OnnxWeights(model, weights, layers, levels);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public bool TryGet(string name, out WeightTensor tensor) => _weights.TryGetValue(name, out tensor!);
+
+    /// <summary>Unmaps the model and its external data.</summary>
+    public void Dispose() => _model.Dispose();
+}
