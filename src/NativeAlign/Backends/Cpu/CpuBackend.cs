@@ -113,11 +113,11 @@ public sealed class CpuBackend : IComputeBackend
                 break;
             case WeightType.F16:
                 PanelGemm.Compute(m, x.Span, k, new HalfPanelSource(w.Tensor.Data, n, k), y.Span, n);
-                GemmQ4.ApplyEpilogue(m, n, y.Span, n, epilogue);
+                PanelGemm.ApplyEpilogue(m, n, y.Span, n, epilogue);
                 break;
             case WeightType.BF16:
                 PanelGemm.Compute(m, x.Span, k, new BFloat16PanelSource(w.Tensor.Data, n, k), y.Span, n);
-                GemmQ4.ApplyEpilogue(m, n, y.Span, n, epilogue);
+                PanelGemm.ApplyEpilogue(m, n, y.Span, n, epilogue);
                 break;
             default:
                 throw new BackendException($"linear '{weight.Name}': unsupported weight type {w.Tensor.Type}");

@@ -63,6 +63,34 @@ internal static unsafe class PanelGemm
         }
     }
 
+    /// <summary>Bias, exact GELU and residual over each row of C, for products computed without a fused epilogue.</summary>
+    public static void ApplyEpilogue(int m, int n, Span<float> c, int ldc, GemmEpilogue epilogue)
+    {
+        if (epilogue.Bias.IsEmpty && epilogue.Activation == GemmActivation.None && epilogue.Residual.IsEmpty)
+        {
+            return;
+        }
+
+        for (int i = 0; i < m; i++)
+        {
+            var row = c.Slice(i * ldc, n);
+            if (!epilogue.Bias.IsEmpty)
+            {
+                CpuKernels.Add(row, epilogue.Bias[..n], row);
+            }
+
+            if (epilogue.Activation == GemmActivation.Gelu)
+            {
+                CpuKernels.Gelu(row, row);
+            }
+
+            if (!epilogue.Residual.IsEmpty)
+            {
+                CpuKernels.Add(row, epilogue.Residual.Slice(i * ldc, n), row);
+            }
+        }
+    }
+
     private static void RunPanel(int m, int k, float* a, int lda, float* panel, float* c, int ldc, int count)
     {
         float* tile = stackalloc float[MR * NR];
