@@ -2,7 +2,8 @@
 // Usage: node tokenize.mjs <tokenizer.json> <input> [--strings]
 //   input: UTF-8 text, one item per line ('\n'; a trailing '\r' is dropped), or with --strings a JSONL file
 //   whose lines are JSON strings (so that tests can pass control characters, newlines and lone surrogates).
-// Output: one JSON object per input item, {"ids":[...],"tokens":[...]}, in input order. No truncation or padding:
+// Output: one JSON object per input item, {"ids":[...],"tokens":[...],"words":[...]}, in input order; "words" are the
+// pre-tokenizer's words as the library hands them to its model (captured there), so that tests can check word indices. No truncation or padding:
 // this library applies neither (encode() ignores tokenizer.json's truncation/padding sections).
 import { readFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -23,9 +24,17 @@ if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
 if (mode === "--strings") lines = lines.map((l) => JSON.parse(l));
 else lines = lines.map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
 
+let words = [];
+const modelEncode = tokenizer.model.encode.bind(tokenizer.model);
+tokenizer.model.encode = (pieces) => {
+  words.push(...pieces);
+  return modelEncode(pieces);
+};
+
 const out = [];
 for (const line of lines) {
+  words = [];
   const e = tokenizer.encode(line);
-  out.push(JSON.stringify({ ids: e.ids, tokens: e.tokens }));
+  out.push(JSON.stringify({ ids: e.ids, tokens: e.tokens, words }));
 }
 process.stdout.write(out.join("\n") + (out.length ? "\n" : ""));

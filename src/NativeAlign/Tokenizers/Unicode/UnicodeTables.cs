@@ -9,10 +9,15 @@ internal static partial class UnicodeTables
     private const int HangulSBase = 0xAC00, HangulLBase = 0x1100, HangulVBase = 0x1161, HangulTBase = 0x11A7;
     private const int HangulLCount = 19, HangulVCount = 21, HangulTCount = 28, HangulNCount = HangulVCount * HangulTCount, HangulSCount = HangulLCount * HangulNCount;
 
-    private static readonly Dictionary<int, string> Canonical = Parse(CanonicalData);
-    private static readonly Dictionary<int, string> Compatibility = Parse(CompatibilityData);
-    private static readonly Dictionary<int, byte> CombiningClasses = ParseClasses();
-    private static readonly Dictionary<long, int> Composites = ParseComposites();
+    // The generated data arrays live in another part of this partial class, and static initializers of different
+    // files run in no defined order; the parsed maps therefore sit in a nested class, built on first use.
+    private static Dictionary<int, string> Canonical => Maps.Canonical;
+
+    private static Dictionary<int, string> Compatibility => Maps.Compatibility;
+
+    private static Dictionary<int, byte> CombiningClasses => Maps.CombiningClasses;
+
+    private static Dictionary<long, int> Composites => Maps.Composites;
 
     /// <summary>The full decomposition of <paramref name="cp"/>, or null when it decomposes to itself (Hangul excluded).</summary>
     public static string? Decomposition(int cp, bool compatibility)
@@ -297,5 +302,13 @@ internal static partial class UnicodeTables
         }
 
         return map;
+    }
+
+    private static class Maps
+    {
+        public static readonly Dictionary<int, string> Canonical = Parse(CanonicalData);
+        public static readonly Dictionary<int, string> Compatibility = Parse(CompatibilityData);
+        public static readonly Dictionary<int, byte> CombiningClasses = ParseClasses();
+        public static readonly Dictionary<long, int> Composites = ParseComposites();
     }
 }
