@@ -5,6 +5,7 @@ using NativeAlign.Cli.Commands;
 var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingual transformers, at native speed.")
 {
     InfoCommand.Create(),
+    EmbedCommand.Create(),
 };
 
 return CommandRunner.Invoke(root, args);
