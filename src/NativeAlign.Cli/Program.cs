@@ -6,6 +6,7 @@ var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingu
 {
     InfoCommand.Create(),
     EmbedCommand.Create(),
+    new Command("eval", "Evaluations against gold data.") { EvalTatoebaCommand.Create() },
 };
 
 return CommandRunner.Invoke(root, args);

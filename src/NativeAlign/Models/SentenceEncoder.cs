@@ -94,8 +94,9 @@ public sealed class TokenEmbeddings
 /// <example>
 /// <code>
 /// using var encoder = SentenceEncoder.Load("models/all-MiniLM-L6-v2", new SentenceEncoderOptions { Normalize = true });
-/// var e = encoder.Embed(["A cat sits on the mat.", "Eine Katze sitzt auf der Matte."]);
-/// float cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(e[0], e[1]);
+/// var e = encoder.Embed(["A cat sits on the mat.", "A kitten is sitting on a rug."]);
+/// float cosine = 0;
+/// for (int i = 0; i &lt; e.Dimension; i++) cosine += e[0][i] * e[1][i]; // normalised: the dot product is the cosine
 /// </code>
 /// </example>
 public sealed class SentenceEncoder : IDisposable
