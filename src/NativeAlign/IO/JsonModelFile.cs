@@ -42,9 +42,24 @@ internal static class JsonModelFile
     /// <summary>Parses JSON bytes read from <paramref name="path"/>.</summary>
     public static JsonDocument Parse(string? path, ReadOnlyMemory<byte> bytes)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.Span))
+        {
+            throw new ModelFormatException(path, null, "is not valid UTF-8 JSON");
+        }
+
+        JsonDocument? document = null;
         try
         {
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = MaxDepth, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = MaxDepth, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+
+            // Escapes such as a lone \ud800 parse but cannot become .NET strings; find them here, once, not in every reader.
+            CheckStrings(document.RootElement, path);
+            return document;
+        }
+        catch (ModelFormatException)
+        {
+            document?.Dispose();
+            throw;
         }
         catch (JsonException e)
         {
@@ -53,6 +68,38 @@ internal static class JsonModelFile
         catch (ArgumentException e)
         {
             throw new ModelFormatException(path, null, $"invalid JSON: {e.Message}", e);
+        }
+    }
+
+    private static void CheckStrings(JsonElement element, string? path)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        CheckStrings(item, path);
+                    }
+
+                    break;
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        _ = property.Name;
+                        CheckStrings(property.Value, path);
+                    }
+
+                    break;
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ModelFormatException(path, null, $"invalid JSON string: {e.Message}", e);
         }
     }
 

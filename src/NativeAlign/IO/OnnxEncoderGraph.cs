@@ -36,6 +36,12 @@ internal sealed class OnnxEncoderGraph
 
         foreach (var node in model.Nodes)
         {
+            // Every operator has a first output; requiring it here keeps the walks below free of index checks.
+            if (node.Outputs.Count == 0 || node.Outputs[0].Length == 0)
+            {
+                throw Error(node.Label, $"{node.OpType} node without an output");
+            }
+
             foreach (var output in node.Outputs.Where(o => o.Length > 0))
             {
                 _producer[output] = node;
@@ -150,7 +156,7 @@ internal sealed class OnnxEncoderGraph
 
             string other = next.Inputs[0] == sum ? next.Input(1) ?? "" : next.Inputs[0];
             var term = FollowBack(other);
-            if (term is null || term.OpType != "Gather" || !_constants.ContainsKey(term.Inputs[0]))
+            if (term is null || term.OpType != "Gather" || !_constants.ContainsKey(term.Input(0) ?? ""))
             {
                 throw Error(next.Label, $"embedding sum adds '{other}', which is not a Gather from a constant table");
             }
@@ -163,7 +169,7 @@ internal sealed class OnnxEncoderGraph
         // token types by a constant zeros buffer, positions by ids computed from input_ids or a constant range), the
         // position table is the one with the most rows: positions number in the hundreds, token types one or two.
         var tokenType = terms.Where(t => TracesToInput(t.Input(1), "token_type_ids")).ToList();
-        var rest = terms.Except(tokenType).OrderByDescending(t => _constants[t.Inputs[0]].Dims.FirstOrDefault()).ToList();
+        var rest = terms.Except(tokenType).OrderByDescending(t => _constants[t.Input(0)!].Dims.FirstOrDefault()).ToList();
         if (rest.Count == 0)
         {
             throw Error(EncoderTensorNames.PositionEmbeddings, "no position embedding table is added to the word embeddings");
@@ -175,10 +181,10 @@ internal sealed class OnnxEncoderGraph
             throw Error(tokenType[1].Label, $"{terms.Count + 1} embedding tables are summed; expected word, position and at most one token type table");
         }
 
-        Add(EncoderTensorNames.PositionEmbeddings, Dense(rest[0].Inputs[0], rest[0]));
+        Add(EncoderTensorNames.PositionEmbeddings, Dense(rest[0].Input(0), rest[0]));
         if (tokenType.Count == 1)
         {
-            Add(EncoderTensorNames.TokenTypeEmbeddings, Dense(tokenType[0].Inputs[0], tokenType[0]));
+            Add(EncoderTensorNames.TokenTypeEmbeddings, Dense(tokenType[0].Input(0), tokenType[0]));
         }
 
         var (scale, bias, output) = MatchNorm(sum, null) ?? throw Error(sum, "the embedding sum is not followed by a layer normalization");
@@ -287,14 +293,14 @@ internal sealed class OnnxEncoderGraph
                 return (index switch { 0 => "query", 1 => "key", _ => "value" }, index == 2 ? node.Outputs[0] : null);
             }
 
-            if (node.OpType == "MatMul" && !_constants.ContainsKey(node.Inputs[1 - index]))
+            if (node.OpType == "MatMul" && index <= 1 && node.Input(1 - index) is { } partner && !_constants.ContainsKey(partner))
             {
                 if (index == 0)
                 {
                     return ("query", null);
                 }
 
-                return ComesFromSoftmax(node.Inputs[0]) ? ("value", node.Outputs[0]) : ("key", null);
+                return ComesFromSoftmax(node.Input(0) ?? "") ? ("value", node.Outputs[0]) : ("key", null);
             }
 
             if (!PassThroughOps.Contains(node.OpType) || node.Outputs.Count == 0)
@@ -385,8 +391,13 @@ internal sealed class OnnxEncoderGraph
             var add = mul is null ? null : SingleConsumer(mul.Outputs[0]);
             if (mul?.OpType == "Mul" && add?.OpType == "Add")
             {
-                string gamma = mul.Inputs.First(i => i != div!.Outputs[0]);
-                string beta = add.Inputs.First(i => i != mul.Outputs[0]);
+                string? gamma = mul.Inputs.FirstOrDefault(i => i != div!.Outputs[0]);
+                string? beta = add.Inputs.FirstOrDefault(i => i != mul.Outputs[0]);
+                if (gamma is null || beta is null)
+                {
+                    return null;
+                }
+
                 return (Dense(gamma, mul), Dense(beta, add), add.Outputs[0]);
             }
         }
@@ -627,8 +638,14 @@ internal sealed class OnnxEncoderGraph
         return null;
     }
 
-    private IEnumerable<OnnxNode> GathersIndexedBy(string input)
+    private IEnumerable<OnnxNode> GathersIndexedBy(string input, int depth = 0)
     {
+        // A malformed graph may loop; a chain of casts is never this long in a real export.
+        if (depth > 8)
+        {
+            yield break;
+        }
+
         foreach (var (node, index) in Consumers(input))
         {
             if (node.OpType == "Gather" && index == 1 && _constants.ContainsKey(node.Inputs[0]))
@@ -637,7 +654,7 @@ internal sealed class OnnxEncoderGraph
             }
             else if (node.OpType is "Cast" or "Identity" && index == 0)
             {
-                foreach (var g in GathersIndexedBy(node.Outputs[0]))
+                foreach (var g in GathersIndexedBy(node.Outputs[0], depth + 1))
                 {
                     yield return g;
                 }
@@ -660,7 +677,12 @@ internal sealed class OnnxEncoderGraph
                 return node;
             }
 
-            current = node.Inputs[0];
+            if (node.Input(0) is not { } input)
+            {
+                return null;
+            }
+
+            current = input;
         }
 
         return null;
@@ -676,7 +698,7 @@ internal sealed class OnnxEncoderGraph
                 return true;
             }
 
-            current = _producer.TryGetValue(current, out var node) && node.OpType is "Cast" or "Identity" ? node.Inputs[0] : null;
+            current = _producer.TryGetValue(current, out var node) && node.OpType is "Cast" or "Identity" ? node.Input(0) : null;
         }
 
         return false;

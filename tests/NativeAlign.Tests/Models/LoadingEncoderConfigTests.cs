@@ -119,6 +119,10 @@ public sealed class LoadingEncoderConfigTests
         Assert.That(Assert.Throws<ModelFormatException>(() => EncoderConfigReader.Read(Write("{\"model_type\": ")))!.Message, Does.Contain("invalid JSON"));
         Assert.That(Assert.Throws<ModelFormatException>(() => EncoderConfigReader.Read(Write("[]")))!.Message, Does.Contain("JSON object"));
         Assert.That(Assert.Throws<ModelFormatException>(() => EncoderConfigReader.Read(Write(new string('[', 5000) + new string(']', 5000))))!.Message, Does.Contain("invalid JSON"));
+        Assert.That(Assert.Throws<ModelFormatException>(() => EncoderConfigReader.Read(Write("{\"model_type\": \"\\ud800\"}")))!.Message, Does.Contain("invalid JSON string"));
+        var path = Write("");
+        File.WriteAllBytes(path, [(byte)'{', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)':', (byte)'1', (byte)'}']);
+        Assert.That(Assert.Throws<ModelFormatException>(() => EncoderConfigReader.Read(path))!.Message, Does.Contain("not valid UTF-8"));
         Assert.Throws<ModelFormatException>(() => EncoderConfigReader.Read(Path.Combine(_dir, "absent.json")));
         Assert.Throws<ModelFormatException>(() => EncoderConfigReader.Read(_dir));
     }

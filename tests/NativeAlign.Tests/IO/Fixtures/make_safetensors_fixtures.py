@@ -7,6 +7,9 @@ Outputs (next to this script):
   small.expected.json          for each tensor: dtype, shape and the exact stored values (as float64)
   sharded/                     the same kind of model split in two shards + model.safetensors.index.json
   sharded.expected.json
+  st_folder/                   a sentence-transformers folder shaped like LaBSE's (tiny BERT, random weights):
+                               modules.json = Transformer, Pooling (CLS), Dense (8->4, tanh), Normalize
+  st_folder.expected.json      the pipeline and configuration the writer meant, and the Dense weights
 
 Run: /usr/bin/python3 tests/NativeAlign.Tests/IO/Fixtures/make_safetensors_fixtures.py
 """
@@ -105,6 +108,58 @@ def main():
         json.dump(index, f, indent=2)
     with open(os.path.join(HERE, "sharded.expected.json"), "w") as f:
         json.dump(exp, f, indent=0)
+
+    make_st_folder(rng)
+
+
+def make_st_folder(rng):
+    root = os.path.join(HERE, "st_folder")
+    os.makedirs(os.path.join(root, "1_Pooling"), exist_ok=True)
+    os.makedirs(os.path.join(root, "2_Dense"), exist_ok=True)
+    # No 3_Normalize folder: Normalize stores nothing, and git cannot hold an empty folder.
+    h, layers, heads, inter, vocab, pos, types = 8, 1, 2, 16, 12, 10, 2
+    config = {"architectures": ["BertModel"], "model_type": "bert", "vocab_size": vocab, "hidden_size": h, "num_hidden_layers": layers,
+              "num_attention_heads": heads, "intermediate_size": inter, "max_position_embeddings": pos, "type_vocab_size": types,
+              "layer_norm_eps": 1e-12, "hidden_act": "gelu", "pad_token_id": 0}
+    with open(os.path.join(root, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    shapes = {"embeddings.word_embeddings.weight": (vocab, h), "embeddings.position_embeddings.weight": (pos, h),
+              "embeddings.token_type_embeddings.weight": (types, h), "embeddings.LayerNorm.weight": (h,), "embeddings.LayerNorm.bias": (h,),
+              "pooler.dense.weight": (h, h), "pooler.dense.bias": (h,)}
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+        for name in ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"]:
+            shapes[p + name + ".weight"] = (h, h)
+            shapes[p + name + ".bias"] = (h,)
+        for name in ["attention.output.LayerNorm", "output.LayerNorm"]:
+            shapes[p + name + ".weight"] = (h,)
+            shapes[p + name + ".bias"] = (h,)
+        shapes[p + "intermediate.dense.weight"] = (inter, h)
+        shapes[p + "intermediate.dense.bias"] = (inter,)
+        shapes[p + "output.dense.weight"] = (h, inter)
+        shapes[p + "output.dense.bias"] = (h,)
+    write(os.path.join(root, "model.safetensors"), [(n, "F32", rng.standard_normal(s).astype(np.float32)) for n, s in sorted(shapes.items())])
+    with open(os.path.join(root, "vocab.txt"), "w") as f:
+        f.write("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c", "d", "e", "f", "g"]) + "\n")
+    with open(os.path.join(root, "sentence_bert_config.json"), "w") as f:
+        json.dump({"max_seq_length": 8, "do_lower_case": False}, f)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+               {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+               {"idx": 3, "name": "3", "path": "3_Normalize", "type": "sentence_transformers.models.Normalize"}]
+    with open(os.path.join(root, "modules.json"), "w") as f:
+        json.dump(modules, f, indent=2)
+    with open(os.path.join(root, "1_Pooling", "config.json"), "w") as f:
+        json.dump({"word_embedding_dimension": h, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False,
+                   "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False}, f, indent=2)
+    with open(os.path.join(root, "2_Dense", "config.json"), "w") as f:
+        json.dump({"in_features": h, "out_features": 4, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}, f)
+    dense = write(os.path.join(root, "2_Dense", "model.safetensors"),
+                  [("linear.weight", "F32", rng.standard_normal((4, h)).astype(np.float32)), ("linear.bias", "F32", rng.standard_normal(4).astype(np.float32))])
+    expected = {"pipeline": "Transformer(max 8) → Pooling(Cls) → Dense(8→4, Tanh) → Normalize", "config": config,
+                "dense_weight": dense["linear.weight"]["values"], "dense_bias": dense["linear.bias"]["values"], "tensors": sorted(shapes)}
+    with open(os.path.join(HERE, "st_folder.expected.json"), "w", encoding="utf-8") as f:
+        json.dump(expected, f, indent=0, ensure_ascii=False)
 
 
 if __name__ == "__main__":

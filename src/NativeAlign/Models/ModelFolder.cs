@@ -1,0 +1,447 @@
+using System.Text.Json;
+using NativeAlign.IO;
+
+namespace NativeAlign.Models;
+
+/// <summary>Which file format a model folder's weights were read from.</summary>
+public enum ModelWeightsFormat
+{
+    /// <summary><c>model.safetensors</c> or a sharded <c>model.safetensors.index.json</c>.</summary>
+    Safetensors,
+
+    /// <summary>An ONNX export (<c>*.onnx</c>, external data beside it).</summary>
+    Onnx,
+}
+
+/// <summary>Which kind of tokenizer file a folder provides.</summary>
+public enum TokenizerFileKind
+{
+    /// <summary>Hugging Face <c>tokenizer.json</c>.</summary>
+    TokenizerJson,
+
+    /// <summary>SentencePiece model (<c>sentencepiece.bpe.model</c>, <c>spiece.model</c>).</summary>
+    SentencePiece,
+
+    /// <summary>WordPiece vocabulary (<c>vocab.txt</c>).</summary>
+    WordPieceVocab,
+}
+
+/// <summary>Choices for <see cref="ModelFolder.Open"/>.</summary>
+public sealed record ModelFolderOptions
+{
+    /// <summary>An ONNX file to load (absolute, or relative to the folder) instead of choosing automatically.</summary>
+    public string? OnnxFile { get; init; }
+
+    /// <summary>Load ONNX even when safetensors are present.</summary>
+    public bool PreferOnnx { get; init; }
+}
+
+/// <summary>
+/// A model folder opened for the encoder: <c>config.json</c>, the weights (safetensors preferred; ONNX otherwise or on
+/// request), the tokenizer file and the sentence pipeline of <c>modules.json</c>. The weights are checked against the
+/// configuration (every tensor present, every shape right) before <see cref="Open"/> returns. Dispose to release the maps.
+/// </summary>
+/// <remarks>
+/// ONNX candidates, when none is named: <c>model.onnx</c> in the folder or its <c>onnx/</c> subfolder, else the only
+/// <c>*.onnx</c> file there; several candidates without <c>model.onnx</c> is an error asking to choose.
+/// </remarks>
+public sealed class ModelFolder : IDisposable
+{
+    private readonly List<IDisposable> _owned;
+
+    private ModelFolder(string directory, EncoderConfig config, IModelWeights weights, string weightsPath, ModelWeightsFormat format, string? tokenizerPath, TokenizerFileKind? tokenizerKind, SentencePipeline pipeline, List<IDisposable> owned)
+    {
+        Directory = directory;
+        Config = config;
+        Weights = weights;
+        WeightsPath = weightsPath;
+        WeightsFormat = format;
+        TokenizerPath = tokenizerPath;
+        TokenizerKind = tokenizerKind;
+        Pipeline = pipeline;
+        _owned = owned;
+    }
+
+    /// <summary>The folder (of the transformer module, when <c>modules.json</c> puts it in a subfolder).</summary>
+    public string Directory { get; }
+
+    /// <summary>The encoder configuration.</summary>
+    public EncoderConfig Config { get; }
+
+    /// <summary>The encoder weights under canonical names, validated against <see cref="Config"/>.</summary>
+    public IModelWeights Weights { get; }
+
+    /// <summary>The weights file read (a <c>.safetensors</c>, an index, or an <c>.onnx</c>).</summary>
+    public string WeightsPath { get; }
+
+    /// <summary>The format of <see cref="WeightsPath"/>.</summary>
+    public ModelWeightsFormat WeightsFormat { get; }
+
+    /// <summary>The tokenizer file (<c>tokenizer.json</c> first, then a SentencePiece model, then <c>vocab.txt</c>), or null when none is present.</summary>
+    public string? TokenizerPath { get; }
+
+    /// <summary>What kind of file <see cref="TokenizerPath"/> is.</summary>
+    public TokenizerFileKind? TokenizerKind { get; }
+
+    /// <summary>The sentence-embedding pipeline.</summary>
+    public SentencePipeline Pipeline { get; }
+
+    /// <summary>Opens <paramref name="directory"/>; every defect is a <see cref="ModelFormatException"/> naming the file and field or tensor.</summary>
+    public static ModelFolder Open(string directory, ModelFolderOptions? options = null)
+    {
+        options ??= new ModelFolderOptions();
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new ModelFormatException(directory, null, File.Exists(directory) ? "is a file; expected a model folder" : "model folder does not exist");
+        }
+
+        string root = Path.GetFullPath(directory);
+        var owned = new List<IDisposable>();
+        try
+        {
+            var (pipeline, transformerDir) = SentencePipelineReader.Read(root, owned);
+            string configPath = Path.Combine(transformerDir, "config.json");
+            if (!File.Exists(configPath))
+            {
+                throw new ModelFormatException(configPath, null, "config.json is missing from the model folder");
+            }
+
+            var config = EncoderConfigReader.Read(configPath);
+            CheckPipelineWidths(pipeline, config, root);
+            var (weights, weightsPath, format) = OpenWeights(transformerDir, options);
+            owned.Add(weights);
+            EncoderTensorNames.Validate(config, weights, weightsPath);
+
+            var (tokenizerPath, tokenizerKind) = FindTokenizer(transformerDir, root);
+            return new ModelFolder(transformerDir, config, weights, weightsPath, format, tokenizerPath, tokenizerKind, pipeline, owned);
+        }
+        catch
+        {
+            foreach (var d in owned)
+            {
+                d.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Releases the weights' memory maps.</summary>
+    public void Dispose()
+    {
+        foreach (var d in _owned)
+        {
+            d.Dispose();
+        }
+    }
+
+    private static void CheckPipelineWidths(SentencePipeline pipeline, EncoderConfig config, string root)
+    {
+        int width = config.HiddenSize;
+        int index = 0;
+        foreach (var step in pipeline.Steps)
+        {
+            switch (step)
+            {
+                case PoolingStep pooling:
+                    width = config.HiddenSize * pooling.Modes.Count;
+                    break;
+                case DenseStep dense when dense.InFeatures != width:
+                    throw new ModelFormatException(Path.Combine(root, "modules.json"), $"module {index}", $"Dense in_features {dense.InFeatures} does not match the {width} values reaching it");
+                case DenseStep dense:
+                    width = dense.OutFeatures;
+                    break;
+            }
+
+            index++;
+        }
+    }
+
+    private static (IModelWeights Weights, string Path, ModelWeightsFormat Format) OpenWeights(string dir, ModelFolderOptions options)
+    {
+        if (options.OnnxFile is { } named)
+        {
+            string onnx = Path.IsPathRooted(named) ? named : Path.Combine(dir, named);
+            if (!File.Exists(onnx))
+            {
+                throw new ModelFormatException(onnx, null, "the ONNX file asked for does not exist");
+            }
+
+            return (OnnxWeights.Open(onnx), onnx, ModelWeightsFormat.Onnx);
+        }
+
+        string index = Path.Combine(dir, "model.safetensors.index.json");
+        string single = Path.Combine(dir, "model.safetensors");
+        string? safetensors = File.Exists(index) ? index : File.Exists(single) ? single : null;
+        string? onnxFile = FindOnnx(dir);
+        if (safetensors is not null && !(options.PreferOnnx && onnxFile is not null))
+        {
+            return (SafetensorsWeights.Open(safetensors), safetensors, ModelWeightsFormat.Safetensors);
+        }
+
+        if (onnxFile is not null)
+        {
+            return (OnnxWeights.Open(onnxFile), onnxFile, ModelWeightsFormat.Onnx);
+        }
+
+        bool pickle = File.Exists(Path.Combine(dir, "pytorch_model.bin"));
+        throw new ModelFormatException(dir, null, pickle
+            ? "has only pytorch_model.bin, a Python pickle that NativeAlign does not execute; convert it to model.safetensors"
+            : "no weights found (expected model.safetensors, model.safetensors.index.json or an .onnx file)");
+    }
+
+    private static string? FindOnnx(string dir)
+    {
+        foreach (var folder in new[] { dir, Path.Combine(dir, "onnx") })
+        {
+            if (!System.IO.Directory.Exists(folder))
+            {
+                continue;
+            }
+
+            string preferred = Path.Combine(folder, "model.onnx");
+            if (File.Exists(preferred))
+            {
+                return preferred;
+            }
+
+            var candidates = System.IO.Directory.GetFiles(folder, "*.onnx");
+            if (candidates.Length == 1)
+            {
+                return candidates[0];
+            }
+
+            if (candidates.Length > 1)
+            {
+                throw new ModelFormatException(folder, null, $"holds several ONNX files ({string.Join(", ", candidates.Select(Path.GetFileName).Order(StringComparer.Ordinal))}); name the one to load");
+            }
+        }
+
+        return null;
+    }
+
+    private static (string? Path, TokenizerFileKind? Kind) FindTokenizer(string transformerDir, string root)
+    {
+        foreach (var dir in new[] { transformerDir, root }.Distinct())
+        {
+            foreach (var (file, kind) in new[]
+            {
+                ("tokenizer.json", TokenizerFileKind.TokenizerJson),
+                ("sentencepiece.bpe.model", TokenizerFileKind.SentencePiece),
+                ("spiece.model", TokenizerFileKind.SentencePiece),
+                ("vocab.txt", TokenizerFileKind.WordPieceVocab),
+            })
+            {
+                string path = Path.Combine(dir, file);
+                if (File.Exists(path))
+                {
+                    return (path, kind);
+                }
+            }
+        }
+
+        return (null, null);
+    }
+}
+
+/// <summary>Reads sentence-transformers' <c>modules.json</c> and the configuration of each module it lists.</summary>
+internal static class SentencePipelineReader
+{
+    private const string TransformerType = "sentence_transformers.models.Transformer";
+    private const string PoolingType = "sentence_transformers.models.Pooling";
+    private const string DenseType = "sentence_transformers.models.Dense";
+    private const string NormalizeType = "sentence_transformers.models.Normalize";
+
+    /// <summary>Reads the pipeline of <paramref name="root"/>; returns it and the folder holding the transformer.</summary>
+    public static (SentencePipeline Pipeline, string TransformerDir) Read(string root, List<IDisposable> owned)
+    {
+        string modulesPath = Path.Combine(root, "modules.json");
+        if (!File.Exists(modulesPath))
+        {
+            return (SentencePipeline.Undeclared, root);
+        }
+
+        var steps = new List<SentencePipelineStep>();
+        string? transformerDir = null;
+        using var document = JsonModelFile.Parse(modulesPath);
+        if (document.RootElement.ValueKind != JsonValueKind.Array)
+        {
+            throw new ModelFormatException(modulesPath, null, "expected a JSON array of modules");
+        }
+
+        int index = 0;
+        foreach (var module in document.RootElement.EnumerateArray())
+        {
+            string item = $"module {index++}";
+            if (module.ValueKind != JsonValueKind.Object)
+            {
+                throw new ModelFormatException(modulesPath, item, "expected an object with type and path");
+            }
+
+            string type = JsonModelFile.OptionalString(module, "type", modulesPath) ?? throw new ModelFormatException(modulesPath, item, "module without a type");
+            string relative = JsonModelFile.OptionalString(module, "path", modulesPath) ?? "";
+            // Normalize keeps no files, and git cannot hold the empty folder, so only modules with files need theirs.
+            string dir = ModuleDirectory(root, relative, modulesPath, item, mustExist: type != NormalizeType);
+            switch (type)
+            {
+                case TransformerType:
+                    if (transformerDir is not null)
+                    {
+                        throw new ModelFormatException(modulesPath, item, "a second Transformer module");
+                    }
+
+                    transformerDir = dir;
+                    steps.Add(ReadTransformer(dir));
+                    break;
+                case PoolingType:
+                    steps.Add(ReadPooling(dir));
+                    break;
+                case DenseType:
+                    steps.Add(ReadDense(dir, owned));
+                    break;
+                case NormalizeType:
+                    steps.Add(new NormalizeStep());
+                    break;
+                default:
+                    throw new ModelFormatException(modulesPath, item, $"unsupported module type '{(type.Length > 80 ? type[..80] : type)}' (expected Transformer, Pooling, Dense or Normalize)");
+            }
+
+            if (steps.Count == 1 && steps[0] is not TransformerStep)
+            {
+                throw new ModelFormatException(modulesPath, item, "the first module must be the Transformer");
+            }
+        }
+
+        if (transformerDir is null)
+        {
+            throw new ModelFormatException(modulesPath, null, "no Transformer module");
+        }
+
+        return (new SentencePipeline(steps, true), transformerDir);
+    }
+
+    private static string ModuleDirectory(string root, string relative, string modulesPath, string item, bool mustExist)
+    {
+        // modules.json is data: its paths must stay inside the model folder.
+        if (Path.IsPathRooted(relative) || relative.Split('/', '\\').Any(s => s == ".."))
+        {
+            throw new ModelFormatException(modulesPath, item, $"path '{relative}' leaves the model folder");
+        }
+
+        string dir = Path.GetFullPath(Path.Combine(root, relative));
+        if (mustExist && !System.IO.Directory.Exists(dir))
+        {
+            throw new ModelFormatException(modulesPath, item, $"module folder '{relative}' does not exist");
+        }
+
+        return dir;
+    }
+
+    private static TransformerStep ReadTransformer(string dir)
+    {
+        string path = Path.Combine(dir, "sentence_bert_config.json");
+        if (!File.Exists(path))
+        {
+            return new TransformerStep(null, false);
+        }
+
+        using var document = JsonModelFile.Parse(path);
+        var root = JsonModelFile.RootObject(document, path);
+        return new TransformerStep(JsonModelFile.OptionalInt(root, "max_seq_length", path, 1, 1_048_576), JsonModelFile.OptionalBool(root, "do_lower_case", path) ?? false);
+    }
+
+    private static PoolingStep ReadPooling(string dir)
+    {
+        string path = Path.Combine(dir, "config.json");
+        if (!File.Exists(path))
+        {
+            throw new ModelFormatException(path, null, "the Pooling module's config.json is missing");
+        }
+
+        using var document = JsonModelFile.Parse(path);
+        var root = JsonModelFile.RootObject(document, path);
+        var modes = new List<PoolingMode>();
+        foreach (var (field, mode) in new[]
+        {
+            ("pooling_mode_cls_token", PoolingMode.Cls),
+            ("pooling_mode_max_tokens", PoolingMode.Max),
+            ("pooling_mode_mean_tokens", PoolingMode.Mean),
+            ("pooling_mode_mean_sqrt_len_tokens", PoolingMode.MeanSqrtLength),
+            ("pooling_mode_weightedmean_tokens", PoolingMode.WeightedMean),
+            ("pooling_mode_lasttoken", PoolingMode.LastToken),
+        })
+        {
+            if (JsonModelFile.OptionalBool(root, field, path) == true)
+            {
+                modes.Add(mode);
+            }
+        }
+
+        if (modes.Count == 0)
+        {
+            throw new ModelFormatException(path, "pooling_mode_mean_tokens", "no pooling mode is set to true");
+        }
+
+        return new PoolingStep(modes, JsonModelFile.OptionalBool(root, "include_prompt", path) ?? true);
+    }
+
+    private static DenseStep ReadDense(string dir, List<IDisposable> owned)
+    {
+        string path = Path.Combine(dir, "config.json");
+        if (!File.Exists(path))
+        {
+            throw new ModelFormatException(path, null, "the Dense module's config.json is missing");
+        }
+
+        int inFeatures, outFeatures;
+        bool hasBias;
+        DenseActivation activation;
+        using (var document = JsonModelFile.Parse(path))
+        {
+            var root = JsonModelFile.RootObject(document, path);
+            inFeatures = JsonModelFile.RequiredInt(root, "in_features", path, 1, 1_048_576);
+            outFeatures = JsonModelFile.RequiredInt(root, "out_features", path, 1, 1_048_576);
+            hasBias = JsonModelFile.OptionalBool(root, "bias", path) ?? true;
+            string function = JsonModelFile.OptionalString(root, "activation_function", path) ?? "torch.nn.modules.activation.Tanh";
+            activation = function switch
+            {
+                "torch.nn.modules.linear.Identity" => DenseActivation.Identity,
+                "torch.nn.modules.activation.Tanh" => DenseActivation.Tanh,
+                "torch.nn.modules.activation.ReLU" => DenseActivation.Relu,
+                "torch.nn.modules.activation.Sigmoid" => DenseActivation.Sigmoid,
+                "torch.nn.modules.activation.GELU" => DenseActivation.Gelu,
+                _ => throw new ModelFormatException(path, "activation_function", $"unsupported activation '{(function.Length > 80 ? function[..80] : function)}'"),
+            };
+        }
+
+        string weightsPath = Path.Combine(dir, "model.safetensors");
+        if (!File.Exists(weightsPath))
+        {
+            throw new ModelFormatException(weightsPath, null, File.Exists(Path.Combine(dir, "pytorch_model.bin"))
+                ? "the Dense module has only pytorch_model.bin, a Python pickle that NativeAlign does not execute; convert it to model.safetensors"
+                : "the Dense module's model.safetensors is missing");
+        }
+
+        var file = SafetensorsFile.Open(weightsPath);
+        owned.Add(file);
+        var weight = Load(file, "linear.weight", [outFeatures, inFeatures]);
+        var bias = hasBias ? Load(file, "linear.bias", [outFeatures]) : null;
+        return new DenseStep(inFeatures, outFeatures, weight, bias, activation);
+    }
+
+    private static WeightTensor Load(SafetensorsFile file, string name, int[] shape)
+    {
+        if (!file.TryGetInfo(name, out _))
+        {
+            throw new ModelFormatException(file.Path, name, $"required tensor is missing (expected shape [{string.Join(", ", shape)}])");
+        }
+
+        var tensor = file.GetWeight(name);
+        if (!tensor.Shape.SequenceEqual(shape))
+        {
+            throw new ModelFormatException(file.Path, name, $"has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape)}] from the module's config.json");
+        }
+
+        return tensor;
+    }
+}
