@@ -17,9 +17,9 @@ internal static class EmbedCommand
         var output = new Option<FileInfo>("--output", "-o") { Description = "Output file (.npy float32 [N, D], or JSONL with --format jsonl).", Required = true };
         var format = new Option<string>("--format") { Description = "npy (default) or jsonl.", DefaultValueFactory = _ => "npy" };
         format.AcceptOnlyFromAmong("npy", "jsonl");
-        var pooling = new Option<string?>("--pooling") { Description = "mean, cls or pooler (CLS through BERT's pooler); default: what the model folder says, else mean." };
-        pooling.AcceptOnlyFromAmong("mean", "cls", "pooler");
-        var normalize = new Option<bool>("--normalize") { Description = "L2-normalise every embedding." };
+        var pooling = new Option<string?>("--pooling") { Description = "mean, cls, max or pooler (CLS through BERT's pooler); default: what the model folder says, else mean." };
+        pooling.AcceptOnlyFromAmong("mean", "cls", "max", "pooler");
+        var normalize = new Option<bool>("--normalize") { Description = "L2-normalise every embedding (a sentence-transformers Normalize module does so already)." };
         var layer = new Option<int>("--layer") { Description = "Layer to pool: 0 = embeddings … L = last; negative counts from the end.", DefaultValueFactory = _ => -1 };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Token budget per batch (batch size × padded length).", DefaultValueFactory = _ => 8192 };
         var command = new Command("embed", "Embed each line of a text file with a sentence encoder.")
@@ -29,13 +29,14 @@ internal static class EmbedCommand
         command.SetAction(result =>
         {
             var lines = ReadLines(result.GetValue(input)!.FullName);
-            var options = new SentenceEncoderOptions
-            {
-                Pooling = ParsePooling(result.GetValue(pooling)),
-                Normalize = result.GetValue(normalize) ? true : null,
-                Layer = result.GetValue(layer),
-                BatchTokens = result.GetValue(batchTokens),
-            };
+            var options = WithPooling(
+                new SentenceEncoderOptions
+                {
+                    Normalize = result.GetValue(normalize) ? true : null,
+                    Layer = result.GetValue(layer),
+                    BatchTokens = result.GetValue(batchTokens),
+                },
+                result.GetValue(pooling));
             using var encoder = SentenceEncoder.Load(ResolveModel(result.GetValue(model)), options);
             var embeddings = EmbedWithProgress(encoder, lines);
             if (embeddings.TruncatedInputs > 0)
@@ -89,13 +90,15 @@ internal static class EmbedCommand
         throw new NativeAlignException(ErrorKind.Usage, "no --model given and the default model (models/all-MiniLM-L6-v2 under the repository root) is not installed; run scripts/setup.sh");
     }
 
-    internal static PoolingMode? ParsePooling(string? value) => value switch
+    /// <summary>Options with the <c>--pooling</c> choice applied: a mode, or "pooler" for CLS through BERT's pooler.</summary>
+    internal static SentenceEncoderOptions WithPooling(SentenceEncoderOptions options, string? value) => value switch
     {
-        null => null,
-        "mean" => PoolingMode.Mean,
-        "cls" => PoolingMode.Cls,
-        "pooler" => PoolingMode.ClsPooler,
-        _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown pooling '{value}' (expected mean, cls or pooler)"),
+        null => options,
+        "mean" => new SentenceEncoderOptions { Pooling = PoolingMode.Mean, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        "cls" => new SentenceEncoderOptions { Pooling = PoolingMode.Cls, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        "max" => new SentenceEncoderOptions { Pooling = PoolingMode.Max, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        "pooler" => new SentenceEncoderOptions { UsePooler = true, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown pooling '{value}' (expected mean, cls, max or pooler)"),
     };
 
     /// <summary>Reads a UTF-8 file as lines (a final newline does not add an empty input).</summary>

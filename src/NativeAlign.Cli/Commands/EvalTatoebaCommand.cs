@@ -17,8 +17,8 @@ internal static class EvalTatoebaCommand
         var data = new Option<DirectoryInfo>("--data", "-d") { Description = "Folder holding tatoeba.xx-eng.xx / tatoeba.xx-eng.eng files.", Required = true };
         var langs = new Option<string[]>("--langs") { Description = "Languages to evaluate (ISO 639-3, comma- or space-separated); default: every pair in the folder.", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
-        var pooling = new Option<string?>("--pooling") { Description = "mean, cls or pooler; default: what the model folder says, else mean." };
-        pooling.AcceptOnlyFromAmong("mean", "cls", "pooler");
+        var pooling = new Option<string?>("--pooling") { Description = "mean, cls, max or pooler; default: what the model folder says, else mean." };
+        pooling.AcceptOnlyFromAmong("mean", "cls", "max", "pooler");
         var layer = new Option<int>("--layer") { Description = "Layer to pool (default: last).", DefaultValueFactory = _ => -1 };
         var command = new Command("tatoeba", "Tatoeba bitext retrieval accuracy (cosine top-1) per language.") { model, data, langs, json, pooling, layer };
         command.SetAction(result =>
@@ -28,7 +28,7 @@ internal static class EvalTatoebaCommand
             var pairs = FindPairs(dir, selected);
             using var encoder = SentenceEncoder.Load(
                 EmbedCommand.ResolveModel(result.GetValue(model)),
-                new SentenceEncoderOptions { Pooling = EmbedCommand.ParsePooling(result.GetValue(pooling)), Normalize = true, Layer = result.GetValue(layer) });
+                EmbedCommand.WithPooling(new SentenceEncoderOptions { Normalize = true, Layer = result.GetValue(layer) }, result.GetValue(pooling)));
             var rows = new List<TatoebaResult>();
             foreach (var (lang, xxFile, engFile) in pairs)
             {

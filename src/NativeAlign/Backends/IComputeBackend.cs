@@ -53,6 +53,9 @@ public enum ActivationKind
 
     /// <summary>Hyperbolic tangent (BERT pooler, LaBSE's Dense module).</summary>
     Tanh,
+
+    /// <summary>Logistic sigmoid 1/(1 + e^−x) (a sentence-transformers Dense option).</summary>
+    Sigmoid,
 }
 
 /// <summary>The shape of a padded attention batch: Batch sequences of SequenceLength rows, Heads heads of HeadSize.</summary>

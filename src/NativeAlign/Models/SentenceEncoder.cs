@@ -12,6 +12,9 @@ public sealed class SentenceEncoderOptions
     /// <summary>Pooling; null keeps what the model folder says (sentence-transformers <c>1_Pooling</c>), else mean.</summary>
     public PoolingMode? Pooling { get; init; }
 
+    /// <summary>CLS through BERT's pooler (tanh(W·h + b)) instead of <see cref="Pooling"/>; needs <c>pooler.dense.*</c> weights.</summary>
+    public bool UsePooler { get; init; }
+
     /// <summary>L2 normalisation; null keeps what the model folder says (a <c>Normalize</c> module), else off.</summary>
     public bool? Normalize { get; init; }
 
@@ -101,19 +104,23 @@ public sealed class TokenEmbeddings
 /// </example>
 public sealed class SentenceEncoder : IDisposable
 {
-    private readonly IModelWeights _weights;
+    private readonly IDisposable _owned;
     private readonly TransformerEncoder _encoder;
     private readonly SentenceHead _head;
     private readonly ITokenizer? _tokenizer;
     private readonly int _layer;
     private readonly int _batchTokens;
+    private readonly int _maxTokens;
+    private readonly bool _lowerCase;
     private readonly object _gate = new();
     private int _active;
     private bool _disposed;
 
-    private SentenceEncoder(IModelWeights weights, TransformerEncoder encoder, SentenceHead head, ITokenizer? tokenizer, int layer, int batchTokens)
+    private SentenceEncoder(IDisposable owned, TransformerEncoder encoder, SentenceHead head, ITokenizer? tokenizer, int layer, int batchTokens, int maxTokens, bool lowerCase)
     {
-        _weights = weights;
+        _owned = owned;
+        _maxTokens = maxTokens;
+        _lowerCase = lowerCase;
         _encoder = encoder;
         _head = head;
         _tokenizer = tokenizer;
@@ -127,8 +134,11 @@ public sealed class SentenceEncoder : IDisposable
     /// <summary>Width of the sentence embeddings.</summary>
     public int Dimension => _head.Dimension;
 
-    /// <summary>The pooling in use.</summary>
-    public PoolingMode Pooling => _head.Spec.Pooling;
+    /// <summary>The pooling in use (modes, pooler, Dense layers, normalisation).</summary>
+    public SentenceHeadSpec Head => _head.Spec;
+
+    /// <summary>Longest input in tokens; longer inputs are truncated (the position table, or sentence-transformers' <c>max_seq_length</c> when smaller).</summary>
+    public int MaxTokens => _maxTokens;
 
     /// <summary>Whether embeddings are L2-normalised.</summary>
     public bool Normalize => _head.Spec.Normalize;
@@ -147,32 +157,46 @@ public sealed class SentenceEncoder : IDisposable
     {
         ArgumentNullException.ThrowIfNull(modelDirectory);
         options ??= new SentenceEncoderOptions();
-        var folder = EncoderModelFolder.Open(modelDirectory);
+        var folder = ModelFolder.Open(modelDirectory);
         try
         {
-            var head = folder.Head with
+            var head = SentenceHeadSpec.FromPipeline(folder.Pipeline);
+            head = head with
             {
-                Pooling = options.Pooling ?? folder.Head.Pooling,
-                Normalize = options.Normalize ?? folder.Head.Normalize,
+                Modes = options.Pooling is { } mode ? [mode] : options.UsePooler ? [PoolingMode.Cls] : head.Modes,
+                Pooler = options.UsePooler,
+                Normalize = options.Normalize ?? head.Normalize,
             };
-            var tokenizer = TokenizerLoader.FromModelFolder(modelDirectory);
-            return Create(folder.Config, folder.Weights, tokenizer, head, options, folder.WeightsPath);
+            if (folder.TokenizerPath is null)
+            {
+                throw new ModelFormatException(folder.Directory, null, "no tokenizer found: expected tokenizer.json, vocab.txt or a SentencePiece .model file");
+            }
+
+            var tokenizer = TokenizerLoader.FromModelFolder(folder.Directory);
+            var transformer = folder.Pipeline.Steps.OfType<TransformerStep>().FirstOrDefault();
+            return Build(folder.Config, folder.Weights, folder, tokenizer, head, options, folder.WeightsPath, transformer?.MaxSequenceLength, transformer?.DoLowerCase ?? false);
         }
         catch
         {
-            // Create disposes the weights itself when it fails; this covers failures before it runs.
-            folder.Weights.Dispose();
+            folder.Dispose();
             throw;
         }
     }
 
-    /// <summary>Builds an encoder over already opened parts; takes ownership of <paramref name="weights"/>.</summary>
+    /// <summary>
+    /// Builds an encoder over already opened parts; takes ownership of <paramref name="weights"/> (disposed with the
+    /// encoder, or at once when building fails). <paramref name="tokenizer"/> may be null for token-id input only.
+    /// </summary>
     public static SentenceEncoder Create(EncoderConfig config, IModelWeights weights, ITokenizer? tokenizer, SentenceHeadSpec head, SentenceEncoderOptions? options = null, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(head);
-        options ??= new SentenceEncoderOptions();
+        return Build(config, weights, weights, tokenizer, head, options ?? new SentenceEncoderOptions(), source, null, false);
+    }
+
+    private static SentenceEncoder Build(EncoderConfig config, IModelWeights weights, IDisposable owned, ITokenizer? tokenizer, SentenceHeadSpec head, SentenceEncoderOptions options, string? source, int? maxSequenceLength, bool lowerCase)
+    {
         if (options.BatchTokens < 1)
         {
             throw new NativeAlignException(ErrorKind.Usage, $"batch token budget {options.BatchTokens} must be at least 1");
@@ -190,13 +214,14 @@ public sealed class SentenceEncoder : IDisposable
             encoder = TransformerEncoder.Create(config, weights, backend, source);
             int layer = encoder.ResolveLayer(options.Layer);
             var sentenceHead = new SentenceHead(head, encoder);
-            return new SentenceEncoder(weights, encoder, sentenceHead, tokenizer, layer, options.BatchTokens);
+            int maxTokens = Math.Min(config.MaxSequenceLength, maxSequenceLength is > 1 and var m ? m : int.MaxValue);
+            return new SentenceEncoder(owned, encoder, sentenceHead, tokenizer, layer, options.BatchTokens, maxTokens, lowerCase);
         }
         catch
         {
             encoder?.Dispose();
             backend.Dispose();
-            weights.Dispose();
+            owned.Dispose();
             throw;
         }
     }
@@ -214,7 +239,8 @@ public sealed class SentenceEncoder : IDisposable
         int truncatedInputs = 0;
         for (int i = 0; i < texts.Length; i++)
         {
-            var tokens = tokenizer.Encode(texts[i] ?? throw new ArgumentException($"text {i} is null", nameof(texts)));
+            var text = texts[i] ?? throw new ArgumentException($"text {i} is null", nameof(texts));
+            var tokens = tokenizer.Encode(_lowerCase ? text.ToLowerInvariant() : text);
             ids[i] = tokens.Ids;
             types[i] = tokens.TypeIds;
             if (tokens.TruncatedTokens > 0)
@@ -274,7 +300,7 @@ public sealed class SentenceEncoder : IDisposable
     {
         ArgumentNullException.ThrowIfNull(text);
         var tokenizer = _tokenizer ?? throw new NativeAlignException(ErrorKind.Usage, "this encoder has no tokenizer; use HiddenStates");
-        var tokens = tokenizer.Encode(text);
+        var tokens = tokenizer.Encode(_lowerCase ? text.ToLowerInvariant() : text);
         int resolved = layer is { } l ? _encoder.ResolveLayer(l) : _layer;
         var (fitted, _, _, cut) = Fit([tokens.Ids], [tokens.TypeIds]);
         if (cut > 0)
@@ -316,7 +342,7 @@ public sealed class SentenceEncoder : IDisposable
         _head.Dispose();
         _encoder.Dispose();
         _encoder.Backend.Dispose();
-        _weights.Dispose();
+        _owned.Dispose();
     }
 
     private float[][] HiddenStatesCore(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds, int layer)
@@ -329,7 +355,7 @@ public sealed class SentenceEncoder : IDisposable
             {
                 if (seq.Length > Config.MaxSequenceLength)
                 {
-                    throw new NativeAlignException(ErrorKind.Usage, $"an input of {seq.Length} tokens exceeds the model's {Config.MaxSequenceLength}");
+                    throw new NativeAlignException(ErrorKind.Usage, $"an input of {seq.Length} tokens exceeds the model's position table ({Config.MaxSequenceLength})");
                 }
             }
 
@@ -358,7 +384,7 @@ public sealed class SentenceEncoder : IDisposable
     /// <summary>Cuts inputs longer than the position table to it, keeping the last (separator) token.</summary>
     private (int[][] Ids, int[]?[] Types, int TruncatedInputs, long TruncatedTokens) Fit(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds)
     {
-        int max = Config.MaxSequenceLength;
+        int max = _maxTokens;
         var fitted = new int[ids.Count][];
         var fittedTypes = new int[]?[ids.Count];
         int inputs = 0;

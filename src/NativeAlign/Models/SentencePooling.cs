@@ -2,68 +2,79 @@ using NativeAlign.Backends;
 
 namespace NativeAlign.Models;
 
-/// <summary>How token states become one sentence vector.</summary>
-public enum PoolingMode
+/// <summary>The steps after the encoder: pooling (or CLS through BERT's pooler), Dense layers in order, then L2 normalisation.</summary>
+/// <param name="Modes">Pooling modes; several are concatenated in the order given (sentence-transformers' convention).</param>
+/// <param name="Pooler">CLS through BERT's pooler (tanh(W·h + b)) instead of <paramref name="Modes"/>.</param>
+/// <param name="Dense">Dense layers applied after pooling, in order.</param>
+/// <param name="Normalize">Whether a final L2 normalisation runs.</param>
+public sealed record SentenceHeadSpec(IReadOnlyList<PoolingMode> Modes, bool Pooler, IReadOnlyList<DenseStep> Dense, bool Normalize)
 {
-    /// <summary>Mean over the real (unpadded) tokens.</summary>
-    Mean,
+    /// <summary>Mean pooling, nothing else (what sentence-transformers does for a folder without <c>modules.json</c>).</summary>
+    public static SentenceHeadSpec MeanOnly { get; } = new([PoolingMode.Mean], false, [], false);
 
-    /// <summary>The first token's state ([CLS] / &lt;s&gt;).</summary>
-    Cls,
-
-    /// <summary>The first token through BERT's pooler: tanh(W·h + b).</summary>
-    ClsPooler,
+    /// <summary>The head a sentence-transformers pipeline declares (pooling modes, Dense steps, Normalize).</summary>
+    public static SentenceHeadSpec FromPipeline(SentencePipeline pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        var modes = pipeline.Pooling?.Modes ?? [PoolingMode.Mean];
+        return new SentenceHeadSpec(modes, false, pipeline.Steps.OfType<DenseStep>().ToArray(), pipeline.Normalizes);
+    }
 }
 
-/// <summary>A sentence-transformers <c>Dense</c> module: y = act(W·x + b), W [out, in].</summary>
-/// <param name="Weight">The linear weight [out, in].</param>
-/// <param name="Bias">The bias [out], or null.</param>
-/// <param name="Activation">The activation (LaBSE's is tanh).</param>
-public sealed record DenseModule(WeightTensor Weight, WeightTensor? Bias, ActivationKind Activation);
-
-/// <summary>The steps after the encoder, in the order a sentence-transformers folder lists them.</summary>
-/// <param name="Pooling">Pooling of the token states.</param>
-/// <param name="Dense">Dense modules applied after pooling, in order.</param>
-/// <param name="Normalize">Whether a final L2 normalisation runs.</param>
-public sealed record SentenceHeadSpec(PoolingMode Pooling, IReadOnlyList<DenseModule> Dense, bool Normalize);
-
-/// <summary>Pooling, Dense modules and normalisation bound to a backend.</summary>
+/// <summary>Pooling, Dense layers and normalisation bound to a backend.</summary>
 internal sealed class SentenceHead : IDisposable
 {
     private readonly IComputeBackend _backend;
     private readonly (BackendWeight Weight, BackendWeight? Bias, ActivationKind Activation)[] _dense;
+    private readonly BackendWeight? _poolerWeight;
+    private readonly BackendWeight? _poolerBias;
 
     public SentenceHead(SentenceHeadSpec spec, TransformerEncoder encoder)
     {
         Spec = spec;
         _backend = encoder.Backend;
-        if (spec.Pooling == PoolingMode.ClsPooler && encoder.PoolerWeight is null)
+        if (spec.Pooler && encoder.PoolerWeight is null)
         {
             throw new ModelFormatException(encoder.Source, "pooler.dense.weight", "missing tensor: CLS + pooler pooling needs pooler.dense.weight and pooler.dense.bias");
         }
 
-        int width = encoder.Config.HiddenSize;
+        if (!spec.Pooler && spec.Modes.Count == 0)
+        {
+            throw new NativeAlignException(ErrorKind.Usage, "no pooling mode given");
+        }
+
+        _poolerWeight = encoder.PoolerWeight;
+        _poolerBias = encoder.PoolerBias;
+        int hidden = encoder.Config.HiddenSize;
+        int width = spec.Pooler ? hidden : hidden * spec.Modes.Count;
         _dense = new (BackendWeight, BackendWeight?, ActivationKind)[spec.Dense.Count];
         for (int i = 0; i < spec.Dense.Count; i++)
         {
             var d = spec.Dense[i];
             if (d.Weight.Shape.Length != 2 || d.Weight.Shape[1] != width)
             {
-                throw new ModelFormatException(null, d.Weight.Name, $"Dense module {i} has shape [{string.Join(", ", d.Weight.Shape)}], expected [out, {width}]");
+                throw new ModelFormatException(null, d.Weight.Name, $"Dense layer {i} has shape [{string.Join(", ", d.Weight.Shape)}], expected [out, {width}] after pooling");
             }
 
             if (d.Bias is not null && d.Bias.ElementCount != d.Weight.Shape[0])
             {
-                throw new ModelFormatException(null, d.Bias.Name, $"Dense module {i} bias has {d.Bias.ElementCount} values, expected {d.Weight.Shape[0]}");
+                throw new ModelFormatException(null, d.Bias.Name, $"Dense layer {i} bias has {d.Bias.ElementCount} values, expected {d.Weight.Shape[0]}");
             }
 
-            _dense[i] = (_backend.PrepareWeight(d.Weight), d.Bias is null ? null : _backend.PrepareWeight(d.Bias), d.Activation);
+            var activation = d.Activation switch
+            {
+                DenseActivation.Identity => ActivationKind.None,
+                DenseActivation.Tanh => ActivationKind.Tanh,
+                DenseActivation.Relu => ActivationKind.Relu,
+                DenseActivation.Sigmoid => ActivationKind.Sigmoid,
+                DenseActivation.Gelu => ActivationKind.Gelu,
+                _ => throw new ModelFormatException(null, d.Weight.Name, $"unsupported Dense activation {d.Activation}"),
+            };
+            _dense[i] = (_backend.PrepareWeight(d.Weight), d.Bias is null ? null : _backend.PrepareWeight(d.Bias), activation);
             width = d.Weight.Shape[0];
         }
 
         Dimension = width;
-        PoolerWeight = encoder.PoolerWeight;
-        PoolerBias = encoder.PoolerBias;
     }
 
     public SentenceHeadSpec Spec { get; }
@@ -71,28 +82,33 @@ internal sealed class SentenceHead : IDisposable
     /// <summary>Width of the final embedding.</summary>
     public int Dimension { get; }
 
-    private BackendWeight? PoolerWeight { get; }
-
-    private BackendWeight? PoolerBias { get; }
-
     /// <summary>Pools a [B·T × H] batch of hidden states into [B × Dimension].</summary>
     public BackendMatrix Apply(BackendMatrix hidden, int sequenceLength, int[] lengths)
     {
-        int batch = lengths.Length;
-        var pooled = _backend.Allocate(batch, hidden.Columns);
-        switch (Spec.Pooling)
+        int batch = lengths.Length, h = hidden.Columns;
+        BackendMatrix pooled;
+        if (Spec.Pooler)
         {
-            case PoolingMode.Mean:
+            var cls = _backend.Allocate(batch, h);
+            _backend.ClsPool(hidden, sequenceLength, cls);
+            pooled = _backend.Allocate(batch, h);
+            _backend.Linear(cls, _poolerWeight!, _poolerBias, ActivationKind.Tanh, null, pooled);
+        }
+        else if (Spec.Modes.Count == 1 && Spec.Modes[0] is PoolingMode.Mean or PoolingMode.Cls)
+        {
+            pooled = _backend.Allocate(batch, h);
+            if (Spec.Modes[0] == PoolingMode.Mean)
+            {
                 _backend.MeanPool(hidden, sequenceLength, lengths, pooled);
-                break;
-            case PoolingMode.Cls:
+            }
+            else
+            {
                 _backend.ClsPool(hidden, sequenceLength, pooled);
-                break;
-            case PoolingMode.ClsPooler:
-                var cls = _backend.Allocate(batch, hidden.Columns);
-                _backend.ClsPool(hidden, sequenceLength, cls);
-                _backend.Linear(cls, PoolerWeight!, PoolerBias, ActivationKind.Tanh, null, pooled);
-                break;
+            }
+        }
+        else
+        {
+            pooled = PoolOnHost(hidden, sequenceLength, lengths);
         }
 
         foreach (var (weight, bias, activation) in _dense)
@@ -117,5 +133,72 @@ internal sealed class SentenceHead : IDisposable
             weight.Dispose();
             bias?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The rarer sentence-transformers modes (max, mean·√n, position-weighted mean, last token) and concatenations of
+    /// several, computed in float64 on the host: they run once per sentence, so no backend op is worth having for them.
+    /// </summary>
+    private BackendMatrix PoolOnHost(BackendMatrix hidden, int t, int[] lengths)
+    {
+        int batch = lengths.Length, h = hidden.Columns, modes = Spec.Modes.Count;
+        var states = new float[hidden.Rows * h];
+        _backend.Download(hidden, states);
+        var result = new float[batch * h * modes];
+        for (int b = 0; b < batch; b++)
+        {
+            int len = lengths[b];
+            for (int m = 0; m < modes; m++)
+            {
+                var output = result.AsSpan((b * h * modes) + (m * h), h);
+                for (int c = 0; c < h; c++)
+                {
+                    double value = 0;
+                    switch (Spec.Modes[m])
+                    {
+                        case PoolingMode.Cls:
+                            value = states[(b * t * h) + c];
+                            break;
+                        case PoolingMode.LastToken:
+                            value = len == 0 ? 0 : states[(((b * t) + len - 1) * h) + c];
+                            break;
+                        case PoolingMode.Max:
+                            value = len == 0 ? 0 : double.NegativeInfinity;
+                            for (int i = 0; i < len; i++)
+                            {
+                                value = Math.Max(value, states[(((b * t) + i) * h) + c]);
+                            }
+
+                            break;
+                        case PoolingMode.Mean or PoolingMode.MeanSqrtLength:
+                            for (int i = 0; i < len; i++)
+                            {
+                                value += states[(((b * t) + i) * h) + c];
+                            }
+
+                            value = len == 0 ? 0 : value / (Spec.Modes[m] == PoolingMode.Mean ? len : Math.Sqrt(len));
+                            break;
+                        case PoolingMode.WeightedMean:
+                            double weights = 0;
+                            for (int i = 0; i < len; i++)
+                            {
+                                value += (i + 1) * (double)states[(((b * t) + i) * h) + c];
+                                weights += i + 1;
+                            }
+
+                            value = len == 0 ? 0 : value / weights;
+                            break;
+                        default:
+                            throw new NativeAlignException(ErrorKind.Usage, $"unsupported pooling mode {Spec.Modes[m]}");
+                    }
+
+                    output[c] = (float)value;
+                }
+            }
+        }
+
+        var pooled = _backend.Allocate(batch, h * modes);
+        _backend.Upload(result, pooled);
+        return pooled;
     }
 }

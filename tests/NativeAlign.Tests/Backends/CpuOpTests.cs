@@ -53,6 +53,7 @@ public sealed class CpuOpTests
     [TestCase(ActivationKind.GeluTanh)]
     [TestCase(ActivationKind.Relu)]
     [TestCase(ActivationKind.Tanh)]
+    [TestCase(ActivationKind.Sigmoid)]
     public void Activation(ActivationKind kind)
     {
         var rng = new Random(1);
@@ -71,7 +72,7 @@ public sealed class CpuOpTests
     [Test]
     public void ActivationPropagatesNaN()
     {
-        foreach (var kind in new[] { ActivationKind.Gelu, ActivationKind.GeluTanh, ActivationKind.Tanh, ActivationKind.Relu })
+        foreach (var kind in new[] { ActivationKind.Gelu, ActivationKind.GeluTanh, ActivationKind.Tanh, ActivationKind.Relu, ActivationKind.Sigmoid })
         {
             var x = new float[17];
             x[3] = float.NaN;

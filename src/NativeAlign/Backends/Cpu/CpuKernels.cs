@@ -316,6 +316,13 @@ internal static class CpuKernels
             case ActivationKind.Tanh:
                 Tanh(x, y);
                 return;
+            case ActivationKind.Sigmoid:
+                for (int i = 0; i < x.Length; i++)
+                {
+                    y[i] = 1 / (1 + MathF.Exp(-x[i]));
+                }
+
+                return;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind));
         }

@@ -303,6 +303,7 @@ public sealed class ReferenceBackend : IComputeBackend
         ActivationKind.GeluTanh => 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + (0.044715 * x * x * x)))),
         ActivationKind.Relu => Math.Max(x, 0),
         ActivationKind.Tanh => Math.Tanh(x),
+        ActivationKind.Sigmoid => 1 / (1 + Math.Exp(-x)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
