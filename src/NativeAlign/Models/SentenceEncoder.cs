@@ -167,12 +167,8 @@ public sealed class SentenceEncoder : IDisposable
                 Pooler = options.UsePooler,
                 Normalize = options.Normalize ?? head.Normalize,
             };
-            if (folder.TokenizerPath is null)
-            {
-                throw new ModelFormatException(folder.Directory, null, "no tokenizer found: expected tokenizer.json, vocab.txt or a SentencePiece .model file");
-            }
-
-            var tokenizer = TokenizerLoader.FromModelFolder(folder.Directory);
+            // A folder without a tokenizer still serves token ids (EmbedIds, HiddenStates); Embed then says what is missing.
+            var tokenizer = folder.TokenizerPath is null ? null : TokenizerLoader.FromModelFolder(folder.Directory);
             var transformer = folder.Pipeline.Steps.OfType<TransformerStep>().FirstOrDefault();
             return Build(folder.Config, folder.Weights, folder, tokenizer, head, options, folder.WeightsPath, transformer?.MaxSequenceLength, transformer?.DoLowerCase ?? false);
         }
@@ -232,7 +228,7 @@ public sealed class SentenceEncoder : IDisposable
     /// <param name="cancellationToken">Checked between batches.</param>
     public SentenceEmbeddings Embed(ReadOnlySpan<string> texts, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
-        var tokenizer = _tokenizer ?? throw new NativeAlignException(ErrorKind.Usage, "this encoder has no tokenizer; use EmbedIds");
+        var tokenizer = _tokenizer ?? throw new ModelFormatException(null, null, "the model folder has no tokenizer (tokenizer.json, vocab.txt or a SentencePiece .model); only token ids can be embedded");
         var ids = new int[texts.Length][];
         var types = new int[texts.Length][];
         long truncatedTokens = 0;
@@ -299,7 +295,7 @@ public sealed class SentenceEncoder : IDisposable
     public TokenEmbeddings EncodeTokens(string text, int? layer = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var tokenizer = _tokenizer ?? throw new NativeAlignException(ErrorKind.Usage, "this encoder has no tokenizer; use HiddenStates");
+        var tokenizer = _tokenizer ?? throw new ModelFormatException(null, null, "the model folder has no tokenizer (tokenizer.json, vocab.txt or a SentencePiece .model); only token ids can be encoded");
         var tokens = tokenizer.Encode(_lowerCase ? text.ToLowerInvariant() : text);
         int resolved = layer is { } l ? _encoder.ResolveLayer(l) : _layer;
         var (fitted, _, _, cut) = Fit([tokens.Ids], [tokens.TypeIds]);

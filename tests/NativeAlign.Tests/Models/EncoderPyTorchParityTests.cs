@@ -103,6 +103,38 @@ public sealed class EncoderPyTorchParityTests
         }
     }
 
+    [Test]
+    public void SentenceTransformersPipelineMatchesPyTorch()
+    {
+        // LaBSE-shaped folder: CLS pooling, Dense + tanh (32 → 20), Normalize, max_seq_length 24; inputs are the "bert"
+        // batches before truncation, so the 40-token input is cut to 24 here as sentence-transformers would.
+        using var inputs = Expected("bert", "f32");
+        using var expected = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(FixtureFolder("st"), "expected.json")));
+        using var encoder = SentenceEncoder.Load(FixtureFolder("st"));
+        Assert.That(encoder.Head.Modes, Is.EqualTo(new[] { PoolingMode.Cls }));
+        Assert.That(encoder.Head.Normalize, Is.True);
+        Assert.That(encoder.Dimension, Is.EqualTo(20));
+        Assert.That(encoder.MaxTokens, Is.EqualTo(24));
+        var batches = inputs.RootElement.GetProperty("batches").EnumerateArray().ToArray();
+        var want = expected.RootElement.GetProperty("batches").EnumerateArray().ToArray();
+        int truncated = 0;
+        for (int b = 0; b < batches.Length; b++)
+        {
+            var (ids, types) = Inputs(batches[b]);
+            var got = encoder.EmbedIds(ids, types);
+            truncated += got.TruncatedInputs;
+            for (int s = 0; s < ids.Length; s++)
+            {
+                for (int c = 0; c < got.Dimension; c++)
+                {
+                    Assert.That(got[s][c], Is.EqualTo(want[b].GetProperty("embedding")[s][c].GetDouble()).Within(Tolerance), $"batch {b}, sequence {s}, feature {c}");
+                }
+            }
+        }
+
+        Assert.That(truncated, Is.EqualTo(1), "the one 40-token input exceeds max_seq_length 24");
+    }
+
     private static JsonDocument Expected(string model, string precision)
     {
         string file = Path.Combine(FixtureFolder(model), precision == "bf16" ? "expected-bf16.json" : "expected.json");

@@ -5,6 +5,8 @@ reference hidden states computed by an independent PyTorch forward pass written 
 Run with Debian's interpreter (torch 1.13): /usr/bin/python3 make_encoder_fixtures.py
 Outputs (next to this script): encoder-<name>/{config.json, model.safetensors, bf16/model.safetensors},
 encoder-<name>/expected.json (f32 weights) and encoder-<name>/expected-bf16.json (bf16 weights widened to f32).
+encoder-st/ is a sentence-transformers folder shaped like LaBSE's (modules.json: Transformer -> Pooling(cls) ->
+Dense(tanh, 2_Dense) -> Normalize) over the "bert" weights, with expected.json holding its sentence embeddings.
 """
 import json
 import math
@@ -214,6 +216,65 @@ def main():
         with open(os.path.join(folder, "expected-bf16.json"), "w") as f:
             json.dump({"model": name, "batches": run(model, c, batches)}, f)
         print(f"wrote {folder}")
+        if name == "bert":
+            write_sentence_transformers(c, model, batches)
+
+
+def write_sentence_transformers(c, model, batches):
+    """LaBSE's pipeline: CLS pooling, a Dense layer with tanh (reduced width 32 -> 20), L2 normalisation."""
+    folder = os.path.join(HERE, "encoder-st")
+    os.makedirs(os.path.join(folder, "1_Pooling"), exist_ok=True)
+    os.makedirs(os.path.join(folder, "2_Dense"), exist_ok=True)
+    h = c["hidden_size"]
+    config = {k: v for k, v in c.items() if k != "prefix"}
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    weights = model.named_weights()
+    write_safetensors(os.path.join(folder, "model.safetensors"),
+                      {k: ("F32", v.shape, v.detach().numpy().astype("<f4").tobytes()) for k, v in weights.items()})
+    with open(os.path.join(folder, "modules.json"), "w") as f:
+        json.dump([
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+            {"idx": 3, "name": "3", "path": "3_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ], f, indent=2)
+    with open(os.path.join(folder, "sentence_bert_config.json"), "w") as f:
+        json.dump({"max_seq_length": 24, "do_lower_case": False}, f)
+    with open(os.path.join(folder, "1_Pooling", "config.json"), "w") as f:
+        json.dump({"word_embedding_dimension": h, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False,
+                   "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False}, f, indent=2)
+    dense = nn.Linear(h, 20)
+    with torch.no_grad():
+        dense.weight.copy_(0.3 * torch.randn_like(dense.weight))
+        dense.bias.copy_(0.3 * torch.randn_like(dense.bias))
+    with open(os.path.join(folder, "2_Dense", "config.json"), "w") as f:
+        json.dump({"in_features": h, "out_features": 20, "bias": True,
+                   "activation_function": "torch.nn.modules.activation.Tanh"}, f, indent=2)
+    write_safetensors(os.path.join(folder, "2_Dense", "model.safetensors"), {
+        "linear.weight": ("F32", dense.weight.shape, dense.weight.detach().numpy().astype("<f4").tobytes()),
+        "linear.bias": ("F32", dense.bias.shape, dense.bias.detach().numpy().astype("<f4").tobytes()),
+    })
+    out = []
+    with torch.no_grad():
+        for ids, types in batches:
+            # sentence_bert_config caps inputs at 24 tokens: keep the first 23 and the final separator.
+            ids = [s if len(s) <= 24 else s[:23] + s[-1:] for s in ids]
+            types = [t if len(t) <= 24 else t[:23] + t[-1:] for t in types]
+            t = max(len(s) for s in ids)
+            pid = torch.zeros((len(ids), t), dtype=torch.long)
+            ptype = torch.zeros((len(ids), t), dtype=torch.long)
+            mask = torch.zeros((len(ids), t), dtype=torch.long)
+            for b, (s, ty) in enumerate(zip(ids, types)):
+                pid[b, :len(s)] = torch.tensor(s)
+                ptype[b, :len(s)] = torch.tensor(ty)
+                mask[b, :len(s)] = 1
+            cls = model(pid, ptype, mask)[-1][:, 0]
+            emb = F.normalize(torch.tanh(dense(cls)), dim=-1)
+            out.append({"ids": ids, "types": types, "embedding": emb.tolist()})
+    with open(os.path.join(folder, "expected.json"), "w") as f:
+        json.dump({"model": "st", "batches": out}, f)
+    print(f"wrote {folder}")
 
 
 if __name__ == "__main__":
