@@ -9,7 +9,8 @@ namespace NativeAlign.IO;
 /// names: the word embeddings are the table the <c>Gather</c> on <c>input_ids</c> reads; the other embedding tables are
 /// the Gathers added to it (token types when indexed by <c>token_type_ids</c>, positions otherwise); then, layer after
 /// layer, the three projections reading the hidden state are told apart by where they flow (query and key meet in the
-/// score product, value is multiplied by the softmax; or their input slot of a fused <c>MultiHeadAttention</c>), the
+/// score product, value is multiplied by the softmax; or their input slot of a fused <c>MultiHeadAttention</c>; or the
+/// thirds of a fused <c>Attention</c>'s packed [in, 3 × hidden] weights), the
 /// projection reading the attention context is the output dense, the residual <c>Add</c> + layer norm follows, then the
 /// feed-forward pair and its residual + layer norm. Linear weights come from <c>MatMul</c> (fp32/fp16 [in, out],
 /// transposed to [out, in]), <c>Gemm</c> or <c>MatMulNBits</c> (kept 4-bit as a <see cref="Q4Matrix"/>); biases from the
@@ -94,7 +95,8 @@ internal sealed class OnnxEncoderGraph
         while (true)
         {
             var projections = LinearConsumers(hidden);
-            if (projections.Count == 0)
+            var fusedAttention = FusedAttention(hidden);
+            if (projections.Count == 0 && fusedAttention is null)
             {
                 break;
             }
@@ -104,7 +106,7 @@ internal sealed class OnnxEncoderGraph
                 throw Error(null, "more than 10000 encoder layers");
             }
 
-            hidden = MapLayer(layer, hidden, projections);
+            hidden = MapLayer(layer, hidden, projections, fusedAttention);
             layer++;
         }
 
@@ -193,16 +195,25 @@ internal sealed class OnnxEncoderGraph
         return output;
     }
 
-    private string MapLayer(int layer, string hidden, List<OnnxNode> projections)
+    private string MapLayer(int layer, string hidden, List<OnnxNode> projections, OnnxNode? fusedAttention)
     {
-        if (projections.Count != 3)
+        string? context = null;
+        if (fusedAttention is not null)
         {
-            throw Error(projections[0].Label, $"layer {layer}: {projections.Count} projections read the hidden state, expected query, key and value (fused QKV attention is not supported)");
+            if (projections.Count != 0)
+            {
+                throw Error(fusedAttention.Label, $"layer {layer}: both a fused Attention and separate projections read the hidden state");
+            }
+
+            context = MapFusedAttention(layer, fusedAttention);
+        }
+        else if (projections.Count != 3)
+        {
+            throw Error(projections[0].Label, $"layer {layer}: {projections.Count} projections read the hidden state, expected query, key and value");
         }
 
-        string? context = null;
         var roles = new string?[3];
-        for (int p = 0; p < 3; p++)
+        for (int p = 0; p < projections.Count; p++)
         {
             var linear = MatchLinear(projections[p]);
             var (role, contextOut) = ClassifyProjection(linear.Output, projections[p]);
@@ -252,6 +263,52 @@ internal sealed class OnnxEncoderGraph
         return layerOut;
     }
 
+    /// <summary>ONNX Runtime's fused com.microsoft Attention reading <paramref name="hidden"/>, if any.</summary>
+    private OnnxNode? FusedAttention(string hidden)
+        => Consumers(hidden).Where(c => c.Index == 0 && c.Node.OpType == "Attention" && c.Node.Domain == "com.microsoft").Select(c => c.Node).FirstOrDefault();
+
+    /// <summary>
+    /// Splits a fused Attention's packed weights [in, q + k + v] and bias [q + k + v] into the three projections
+    /// (each transposed to [out, in]); returns the attention context.
+    /// </summary>
+    private string MapFusedAttention(int layer, OnnxNode node)
+    {
+        var w = Constant(node.Input(1) ?? "", node);
+        var b = Constant(node.Input(2) ?? "", node);
+        if (w.Dims.Length != 2 || w.Dims[0] <= 0 || w.Dims[1] <= 0 || w.Dims[1] % 3 != 0)
+        {
+            throw Error(w.Name, $"fused attention weights have shape {w.ShapeText}, expected [hidden, 3 × hidden]");
+        }
+
+        long width = w.Dims[1] / 3;
+        if (node.Attributes.TryGetValue("qkv_hidden_sizes", out var sizes) && sizes.Ints.Count > 0 && (sizes.Ints.Count != 3 || sizes.Ints.Any(x => x != width)))
+        {
+            throw Error(node.Label, "fused attention with unequal query, key and value widths (qkv_hidden_sizes) is not supported");
+        }
+
+        if (b.Dims.Length != 1 || b.Dims[0] != w.Dims[1])
+        {
+            throw Error(b.Name, $"fused attention bias has shape {b.ShapeText}, expected [{w.Dims[1]}]");
+        }
+
+        var weight = Transposed(w, node, transpose: true);
+        var bias = Dense(b.Name, node);
+        int size = weight.Type == WeightType.F32 ? 4 : 2;
+        int rowBytes = (int)w.Dims[0] * size;
+        string[] roles = ["query", "key", "value"];
+        for (int j = 0; j < 3; j++)
+        {
+            // After the transpose the packed matrix is [3 × width, in]: role j owns rows [j × width, (j + 1) × width).
+            var rows = weight.Data.Slice((int)(j * width * rowBytes), (int)(width * rowBytes));
+            Add(EncoderTensorNames.Layer(layer, $"attention.self.{roles[j]}.weight"), new WeightTensor(w.Name, [(int)width, (int)w.Dims[0]], weight.Type, rows));
+            int biasSize = bias.Type == WeightType.F32 ? 4 : 2;
+            var part = bias.Data.Slice((int)(j * width * biasSize), (int)(width * biasSize));
+            Add(EncoderTensorNames.Layer(layer, $"attention.self.{roles[j]}.bias"), new WeightTensor(b.Name, [(int)width], bias.Type, part));
+        }
+
+        return node.Outputs[0];
+    }
+
     private void MapPooler(string hidden)
     {
         // The pooler reads token 0: Gather(hidden, 0, axis 1) -> linear -> Tanh.
@@ -266,7 +323,9 @@ internal sealed class OnnxEncoderGraph
             if (pooled.Count == 1)
             {
                 var linear = MatchLinear(pooled[0]);
-                if (SingleConsumer(linear.Output)?.OpType == "Tanh" && linear.Bias is not null)
+                bool tanh = SingleConsumer(linear.Output)?.OpType == "Tanh"
+                    || (pooled[0].OpType == "FusedGemm" && pooled[0].Attributes.TryGetValue("activation", out var activation) && activation.String == "Tanh");
+                if (tanh && linear.Bias is not null)
                 {
                     Add(EncoderTensorNames.PoolerWeight, linear.Weight);
                     Add(EncoderTensorNames.PoolerBias, linear.Bias);
@@ -293,7 +352,8 @@ internal sealed class OnnxEncoderGraph
                 return (index switch { 0 => "query", 1 => "key", _ => "value" }, index == 2 ? node.Outputs[0] : null);
             }
 
-            if (node.OpType == "MatMul" && index <= 1 && node.Input(1 - index) is { } partner && !_constants.ContainsKey(partner))
+            // ONNX Runtime's optimiser turns the score product (with its scale) into com.microsoft FusedMatMul.
+            if (node.OpType is "MatMul" or "FusedMatMul" && index <= 1 && node.Input(1 - index) is { } partner && !_constants.ContainsKey(partner))
             {
                 if (index == 0)
                 {
@@ -423,7 +483,7 @@ internal sealed class OnnxEncoderGraph
                 weight = Transposed(Constant(node.Inputs[1], node), node, transpose: true);
                 outFeatures = weight.Shape[0];
                 break;
-            case "Gemm":
+            case "Gemm" or "FusedGemm":
                 bool transB = node.IntAttribute("transB") == 1;
                 if ((node.IntAttribute("transA") ?? 0) != 0 || node.Attributes.TryGetValue("alpha", out var alpha) && alpha.Float != 1f || node.Attributes.TryGetValue("beta", out var beta) && beta.Float != 1f)
                 {
@@ -472,6 +532,11 @@ internal sealed class OnnxEncoderGraph
         long bits = node.IntAttribute("bits") ?? 4;
         long blockSize = node.IntAttribute("block_size") ?? throw Error(node.Label, "MatMulNBits without attribute block_size");
         AccuracyLevels.Add(node.IntAttribute("accuracy_level") ?? 0);
+        if ((node.IntAttribute("weight_prepacked") ?? 0) != 0)
+        {
+            throw Error(node.Label, "MatMulNBits weights pre-packed by ONNX Runtime for one machine are not in the portable block layout");
+        }
+
         if (bits != 4)
         {
             throw Error(node.Label, $"MatMulNBits with bits={bits}; only 4-bit weights are supported");
@@ -608,6 +673,7 @@ internal sealed class OnnxEncoderGraph
     private bool IsLinear(OnnxNode node) => node.OpType switch
     {
         "MatMulNBits" => node.Domain == "com.microsoft",
+        "FusedGemm" => node.Domain == "com.microsoft" && node.Inputs.Count >= 2 && _constants.TryGetValue(node.Inputs[1], out var fw) && fw.Dims.Length == 2,
         "MatMul" or "Gemm" => node.Domain.Length == 0 && node.Inputs.Count >= 2 && _constants.TryGetValue(node.Inputs[1], out var w) && w.Dims.Length == 2,
         _ => false,
     };

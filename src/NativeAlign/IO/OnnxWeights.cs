@@ -6,6 +6,8 @@ namespace NativeAlign.IO;
 /// The weights of a BERT/XLM-R encoder exported to ONNX, found by following the graph and exposed under canonical names
 /// (see <see cref="IModelWeights"/>). 4-bit <c>MatMulNBits</c> weights stay packed (<see cref="WeightType.Q4"/>), over the
 /// memory-mapped external data; fp32/fp16 <c>MatMul</c> weights, stored [in, out] in ONNX, are transposed once to [out, in].
+/// The mapping is done whole in <see cref="Open"/>; afterwards the object is read-only and safe for concurrent readers.
+/// A 4-bit tensor's <see cref="Tensors.Q4Matrix.Name"/> keeps the ONNX initializer name, for error messages.
 /// </summary>
 public sealed class OnnxWeights : IModelWeights
 {

@@ -7,7 +7,8 @@ namespace NativeAlign.IO;
 /// The weights of a model stored as safetensors: one <c>model.safetensors</c> or the shards listed by a
 /// <c>model.safetensors.index.json</c>. Tensors are exposed under canonical names (model prefix stripped, see
 /// <see cref="IModelWeights"/>) over the memory maps; tensors of dtypes that are not weights (the I64
-/// <c>position_ids</c> buffer some checkpoints carry) are left out.
+/// <c>position_ids</c> buffer some checkpoints carry) are left out. Safe for concurrent readers; tensors are valid until
+/// <see cref="Dispose"/>.
 /// </summary>
 public sealed class SafetensorsWeights : IModelWeights
 {

@@ -39,7 +39,8 @@ public sealed record ModelFolderOptions
 /// <summary>
 /// A model folder opened for the encoder: <c>config.json</c>, the weights (safetensors preferred; ONNX otherwise or on
 /// request), the tokenizer file and the sentence pipeline of <c>modules.json</c>. The weights are checked against the
-/// configuration (every tensor present, every shape right) before <see cref="Open"/> returns. Dispose to release the maps.
+/// configuration (every tensor present, every shape right) before <see cref="Open"/> returns. Read-only after opening and
+/// safe for concurrent readers. Dispose to release the maps; tensors obtained from it are invalid afterwards.
 /// </summary>
 /// <remarks>
 /// ONNX candidates, when none is named: <c>model.onnx</c> in the folder or its <c>onnx/</c> subfolder, else the only
@@ -360,15 +361,15 @@ internal static class SentencePipelineReader
 
         using var document = JsonModelFile.Parse(path);
         var root = JsonModelFile.RootObject(document, path);
-        var modes = new List<PoolingMode>();
+        var modes = new List<SentencePoolingMode>();
         foreach (var (field, mode) in new[]
         {
-            ("pooling_mode_cls_token", PoolingMode.Cls),
-            ("pooling_mode_max_tokens", PoolingMode.Max),
-            ("pooling_mode_mean_tokens", PoolingMode.Mean),
-            ("pooling_mode_mean_sqrt_len_tokens", PoolingMode.MeanSqrtLength),
-            ("pooling_mode_weightedmean_tokens", PoolingMode.WeightedMean),
-            ("pooling_mode_lasttoken", PoolingMode.LastToken),
+            ("pooling_mode_cls_token", SentencePoolingMode.Cls),
+            ("pooling_mode_max_tokens", SentencePoolingMode.Max),
+            ("pooling_mode_mean_tokens", SentencePoolingMode.Mean),
+            ("pooling_mode_mean_sqrt_len_tokens", SentencePoolingMode.MeanSqrtLength),
+            ("pooling_mode_weightedmean_tokens", SentencePoolingMode.WeightedMean),
+            ("pooling_mode_lasttoken", SentencePoolingMode.LastToken),
         })
         {
             if (JsonModelFile.OptionalBool(root, field, path) == true)
@@ -395,7 +396,7 @@ internal static class SentencePipelineReader
 
         int inFeatures, outFeatures;
         bool hasBias;
-        DenseActivation activation;
+        SentenceDenseActivation activation;
         using (var document = JsonModelFile.Parse(path))
         {
             var root = JsonModelFile.RootObject(document, path);
@@ -405,11 +406,11 @@ internal static class SentencePipelineReader
             string function = JsonModelFile.OptionalString(root, "activation_function", path) ?? "torch.nn.modules.activation.Tanh";
             activation = function switch
             {
-                "torch.nn.modules.linear.Identity" => DenseActivation.Identity,
-                "torch.nn.modules.activation.Tanh" => DenseActivation.Tanh,
-                "torch.nn.modules.activation.ReLU" => DenseActivation.Relu,
-                "torch.nn.modules.activation.Sigmoid" => DenseActivation.Sigmoid,
-                "torch.nn.modules.activation.GELU" => DenseActivation.Gelu,
+                "torch.nn.modules.linear.Identity" => SentenceDenseActivation.Identity,
+                "torch.nn.modules.activation.Tanh" => SentenceDenseActivation.Tanh,
+                "torch.nn.modules.activation.ReLU" => SentenceDenseActivation.Relu,
+                "torch.nn.modules.activation.Sigmoid" => SentenceDenseActivation.Sigmoid,
+                "torch.nn.modules.activation.GELU" => SentenceDenseActivation.Gelu,
                 _ => throw new ModelFormatException(path, "activation_function", $"unsupported activation '{(function.Length > 80 ? function[..80] : function)}'"),
             };
         }

@@ -1,7 +1,7 @@
 namespace NativeAlign.Models;
 
 /// <summary>How token vectors become one sentence vector (sentence-transformers' <c>pooling_mode_*</c> flags).</summary>
-public enum PoolingMode
+public enum SentencePoolingMode
 {
     /// <summary>The first token's vector (<c>pooling_mode_cls_token</c>).</summary>
     Cls,
@@ -23,7 +23,7 @@ public enum PoolingMode
 }
 
 /// <summary>The activation after a sentence-transformers Dense layer.</summary>
-public enum DenseActivation
+public enum SentenceDenseActivation
 {
     /// <summary>None (<c>torch.nn.modules.linear.Identity</c>).</summary>
     Identity,
@@ -55,7 +55,7 @@ public sealed record TransformerStep(int? MaxSequenceLength, bool DoLowerCase) :
 /// </summary>
 /// <param name="Modes">The modes, at least one.</param>
 /// <param name="IncludePrompt">Whether prompt tokens count in the pooling (sentence-transformers' <c>include_prompt</c>, true by default).</param>
-public sealed record PoolingStep(IReadOnlyList<PoolingMode> Modes, bool IncludePrompt = true) : SentencePipelineStep;
+public sealed record PoolingStep(IReadOnlyList<SentencePoolingMode> Modes, bool IncludePrompt = true) : SentencePipelineStep;
 
 /// <summary>A linear layer y = activation(W x + b) over the pooled vector; <see cref="Weight"/> is [out, in].</summary>
 /// <param name="InFeatures">Input width.</param>
@@ -63,7 +63,7 @@ public sealed record PoolingStep(IReadOnlyList<PoolingMode> Modes, bool IncludeP
 /// <param name="Weight">The weight, [OutFeatures, InFeatures].</param>
 /// <param name="Bias">The bias [OutFeatures], or null when the layer has none.</param>
 /// <param name="Activation">The activation after the product.</param>
-public sealed record DenseStep(int InFeatures, int OutFeatures, WeightTensor Weight, WeightTensor? Bias, DenseActivation Activation) : SentencePipelineStep;
+public sealed record DenseStep(int InFeatures, int OutFeatures, WeightTensor Weight, WeightTensor? Bias, SentenceDenseActivation Activation) : SentencePipelineStep;
 
 /// <summary>L2 normalisation of the sentence vector.</summary>
 public sealed record NormalizeStep : SentencePipelineStep;
@@ -78,7 +78,7 @@ public sealed record NormalizeStep : SentencePipelineStep;
 public sealed record SentencePipeline(IReadOnlyList<SentencePipelineStep> Steps, bool IsDeclared)
 {
     /// <summary>The fallback for folders without <c>modules.json</c>: encoder then mean pooling.</summary>
-    public static SentencePipeline Undeclared { get; } = new([new TransformerStep(null, false), new PoolingStep([PoolingMode.Mean])], false);
+    public static SentencePipeline Undeclared { get; } = new([new TransformerStep(null, false), new PoolingStep([SentencePoolingMode.Mean])], false);
 
     /// <summary>The pooling step, if any.</summary>
     public PoolingStep? Pooling => Steps.OfType<PoolingStep>().FirstOrDefault();

@@ -179,7 +179,7 @@ public sealed class LoadingFuzzTests
     public void OnnxGraphWalk()
     {
         string source = Path.Combine(LoadingTestSupport.Fixtures, "onnx");
-        string[] models = ["tiny_bert_q4.onnx", "tiny_xlmr_opset14.onnx", "tiny_bert_opset17.onnx"];
+        string[] models = ["tiny_bert_q4.onnx", "tiny_xlmr_opset14.onnx", "tiny_bert_opset17.onnx", "tiny_bert_fused.onnx", "tiny_bert_q4_ort.onnx"];
         long[] oddInts = [-1, 0, 1, 3, 4, 8, 15, 16, 17, 32, 1 << 20, long.MaxValue, long.MinValue];
         var random = new Random(Seed);
         var tally = new Tally();

@@ -50,7 +50,7 @@ public sealed class LoadingModelFolderTests
         Assert.That(folder.Pipeline.ToString(), Is.EqualTo(expected.RootElement.GetProperty("pipeline").GetString()));
         Assert.That(folder.Pipeline.IsDeclared, Is.True);
         Assert.That(folder.Pipeline.Normalizes, Is.True);
-        Assert.That(folder.Pipeline.Pooling!.Modes, Is.EqualTo(new[] { PoolingMode.Cls }));
+        Assert.That(folder.Pipeline.Pooling!.Modes, Is.EqualTo(new[] { SentencePoolingMode.Cls }));
         var dense = folder.Pipeline.Steps.OfType<DenseStep>().Single();
         Assert.That(dense.Weight.ToFloat32(), Is.EqualTo(expected.RootElement.GetProperty("dense_weight").EnumerateArray().Select(e => (float)e.GetDouble()).ToArray()));
         Assert.That(dense.Bias!.ToFloat32(), Is.EqualTo(expected.RootElement.GetProperty("dense_bias").EnumerateArray().Select(e => (float)e.GetDouble()).ToArray()));
