@@ -5,6 +5,7 @@ using NativeAlign.Cli.Commands;
 var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingual transformers, at native speed.")
 {
     InfoCommand.Create(),
+    TokenizeCommand.Create(),
     EmbedCommand.Create(),
     new Command("eval", "Evaluations against gold data.") { EvalTatoebaCommand.Create() },
 };

@@ -24,14 +24,18 @@ internal abstract class TextNormalizer
     }
 
     /// <summary>Drops every nonspacing mark (category Mn) in place.</summary>
-    protected static void RemoveNonspacingMarks(AlignedText text)
+    protected static void RemoveNonspacingMarks(AlignedText text) => RemoveMarks(text, allMarks: false);
+
+    /// <summary>Drops nonspacing marks, or with <paramref name="allMarks"/> every mark (Mn, Mc, Me), in place.</summary>
+    protected static void RemoveMarks(AlignedText text, bool allMarks)
     {
         var write = 0;
         var chars = text.Chars;
         for (var i = 0; i < chars.Length;)
         {
             var cp = UnicodeTables.ReadCodePoint(text.Chars, i, out var units);
-            if (cp >= 0x300 && UnicodeTables.Category(cp) == UnicodeCategory.NonSpacingMark)
+            if (cp >= 0x300 && UnicodeTables.Category(cp) is var category
+                && (category == UnicodeCategory.NonSpacingMark || (allMarks && category is UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark)))
             {
                 i += units;
                 continue;
@@ -144,7 +148,140 @@ internal abstract class TextNormalizer
 /// <summary>BERT's normalizer: drop control characters and map whitespace to spaces, space out CJK ideographs, lowercase, strip accents.</summary>
 internal sealed class BertTextNormalizer(bool cleanText, bool handleChineseChars, bool? stripAccents, bool lowercase) : TextNormalizer
 {
+    // Marks a character whose folding depends on context or on canonical reordering (see Fold).
+    private static readonly string NeedsGeneralPath = new('\uFFFF', 1);
+
+    // Lowercase + NFD + mark removal of each BMP character, computed on first use. Benign races: every thread
+    // computes the same string.
+    private readonly string?[] _folded = new string?[0x10000];
+
     public override void Normalize(AlignedText source, AlignedText target)
+    {
+        if (IsAscii(source.Chars))
+        {
+            // The common case in one pass: ASCII has no CJK, no accents and only the A-Z case mapping.
+            NormalizeAscii(source, target);
+            return;
+        }
+
+        if (TryNormalizeBmp(source, target))
+        {
+            return;
+        }
+
+        GeneralNormalize(source, target);
+    }
+
+    /// <summary>
+    /// One pass over text without surrogates, folding each character through a per-character cache. Equivalent to the
+    /// general passes because lowercasing is context-free except for Σ, and NFD then mark removal of a whole string is
+    /// the concatenation of the per-character results whenever no character that survives has a combining class.
+    /// </summary>
+    private bool TryNormalizeBmp(AlignedText source, AlignedText target)
+    {
+        target.Clear();
+        var chars = source.Chars;
+        for (var i = 0; i < chars.Length; i++)
+        {
+            var c = chars[i];
+            var start = source.StartOf(i);
+            var end = source.EndOf(i);
+            if (c < 0x80)
+            {
+                if (cleanText)
+                {
+                    if (c is '\t' or '\n' or '\r')
+                    {
+                        target.Append(' ', start, end);
+                        continue;
+                    }
+
+                    if (c < 0x20 || c == 0x7F)
+                    {
+                        continue;
+                    }
+                }
+
+                target.Append(lowercase && c is >= 'A' and <= 'Z' ? (char)(c + 32) : c, start, end);
+                continue;
+            }
+
+            if (char.IsSurrogate(c))
+            {
+                return false;
+            }
+
+            if (cleanText)
+            {
+                if (c == 0xFFFD || IsControl(c))
+                {
+                    continue;
+                }
+
+                if (UnicodeTables.IsJsWhitespace(c))
+                {
+                    target.Append(' ', start, end);
+                    continue;
+                }
+            }
+
+            var folded = _folded[c] ??= Fold(c);
+            if (ReferenceEquals(folded, NeedsGeneralPath))
+            {
+                return false;
+            }
+
+            var spaced = handleChineseChars && IsChineseBmp(c);
+            if (spaced)
+            {
+                target.Append(' ', start, end);
+            }
+
+            target.Append(folded, start, end);
+            if (spaced)
+            {
+                target.Append(' ', start, end);
+            }
+        }
+
+        return true;
+    }
+
+    private string Fold(char c)
+    {
+        if (c == 0x3A3)
+        {
+            return NeedsGeneralPath;
+        }
+
+        var a = new AlignedText();
+        var b = new AlignedText();
+        a.Load([c], 0);
+        var strip = stripAccents ?? lowercase;
+        if (lowercase)
+        {
+            Lowercase(a, b);
+            (a, b) = (b, a);
+        }
+
+        if (strip)
+        {
+            UnicodeTables.Normalize(a, b, NormalizationForm.FormD);
+            RemoveNonspacingMarks(b);
+            (a, b) = (b, a);
+            foreach (var ch in a.Chars)
+            {
+                if (UnicodeTables.CombiningClass(ch) != 0)
+                {
+                    return NeedsGeneralPath;
+                }
+            }
+        }
+
+        return a.ToString();
+    }
+
+    private void GeneralNormalize(AlignedText source, AlignedText target)
     {
         CleanAndSpace(source, target);
         var strip = stripAccents ?? lowercase;
@@ -176,6 +313,34 @@ internal sealed class BertTextNormalizer(bool cleanText, bool handleChineseChars
 
         UnicodeTables.Normalize(source, target, NormalizationForm.FormD);
         RemoveNonspacingMarks(target);
+    }
+
+    private void NormalizeAscii(AlignedText source, AlignedText target)
+    {
+        target.Clear();
+        var chars = source.Chars;
+        for (var i = 0; i < chars.Length; i++)
+        {
+            var c = chars[i];
+            if (cleanText)
+            {
+                if (c is '\t' or '\n' or '\r')
+                {
+                    c = ' ';
+                }
+                else if (c < 0x20 || c == 0x7F)
+                {
+                    continue;
+                }
+            }
+
+            if (lowercase && c is >= 'A' and <= 'Z')
+            {
+                c = (char)(c + 32);
+            }
+
+            target.Append(c, source.StartOf(i), source.EndOf(i));
+        }
     }
 
     private void CleanAndSpace(AlignedText source, AlignedText target)
@@ -267,13 +432,13 @@ internal sealed class LowercaseNormalizer : TextNormalizer
     public override void Normalize(AlignedText source, AlignedText target) => Lowercase(source, target);
 }
 
-/// <summary>Removes nonspacing marks (meant to follow NFD/NFKD).</summary>
+/// <summary>Removes every combining mark, Mn, Mc and Me (meant to follow NFD/NFKD), as the reference StripAccents does.</summary>
 internal sealed class StripAccentsNormalizer : TextNormalizer
 {
     public override void Normalize(AlignedText source, AlignedText target)
     {
         target.CopyFrom(source);
-        RemoveNonspacingMarks(target);
+        RemoveMarks(target, allMarks: true);
     }
 }
 

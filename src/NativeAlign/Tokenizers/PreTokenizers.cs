@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using NativeAlign.Tokenizers.Unicode;
 
@@ -361,8 +360,7 @@ internal static class PreTokenizerPatterns
 {
     public static readonly Regex Whitespace = new(@"\w+|[^\w\s]+", RegexOptions.CultureInvariant);
     public static readonly Regex Punctuation = new(@"[\p{P}\u0021-\u002F\u003A-\u0040\u005B-\u0060\u007B-\u007E]", RegexOptions.CultureInvariant);
-    public static readonly Regex Digit = new(@"\p{Nd}", RegexOptions.CultureInvariant);
-    public static readonly Regex Digits = new(@"\p{Nd}+", RegexOptions.CultureInvariant);
-
-    public static bool IsNumeric(int cp) => UnicodeTables.Category(cp) is UnicodeCategory.DecimalDigitNumber;
+    // Rust's char::is_numeric: every number category (Nd, Nl, No).
+    public static readonly Regex Digit = new(@"\p{N}", RegexOptions.CultureInvariant);
+    public static readonly Regex Digits = new(@"\p{N}+", RegexOptions.CultureInvariant);
 }

@@ -9,6 +9,7 @@ internal sealed record AddedTokenSpec(int Id, string Content, bool Special, bool
 internal sealed class AddedTokenMatcher
 {
     private readonly Dictionary<char, AddedTokenSpec[]> _byFirstChar = [];
+    private readonly System.Buffers.SearchValues<char> _firstChars;
 
     public AddedTokenMatcher(IEnumerable<AddedTokenSpec> tokens, Func<AddedTokenSpec, string> content)
     {
@@ -17,6 +18,9 @@ internal sealed class AddedTokenMatcher
             // Longest first, so the first hit is the longest match.
             _byFirstChar[group.Key] = [.. group.OrderByDescending(t => t.Text.Length).Select(t => t.Token with { Content = t.Text })];
         }
+
+        // A vectorized scan for the first characters skips text that cannot start a token.
+        _firstChars = System.Buffers.SearchValues.Create([.. _byFirstChar.Keys]);
     }
 
     public bool IsEmpty => _byFirstChar.Count == 0;
@@ -26,10 +30,14 @@ internal sealed class AddedTokenMatcher
     {
         for (var i = from; i < text.Length; i++)
         {
-            if (!_byFirstChar.TryGetValue(text[i], out var candidates))
+            var skip = text[i..].IndexOfAny(_firstChars);
+            if (skip < 0)
             {
-                continue;
+                break;
             }
+
+            i += skip;
+            var candidates = _byFirstChar[text[i]];
 
             foreach (var candidate in candidates)
             {
@@ -52,12 +60,27 @@ internal sealed class TokenizerWorkspace
     [ThreadStatic]
     private static TokenizerWorkspace? _current;
 
-    public readonly AlignedText Section = new();
-    public readonly AlignedText Normalized = new();
+    public AlignedText Section = new();
+    public AlignedText Normalized = new();
     public readonly PreTokenizeState State = new();
     public readonly TokenSink Sink = new();
 
     public static TokenizerWorkspace Current => _current ??= new TokenizerWorkspace();
+
+    /// <summary>Exchanges <paramref name="buffer"/> (Section or Normalized) with <paramref name="other"/>, so no text is copied.</summary>
+    public void Swap(AlignedText buffer, ref AlignedText other)
+    {
+        if (ReferenceEquals(buffer, Section))
+        {
+            Section = other;
+        }
+        else
+        {
+            Normalized = other;
+        }
+
+        other = buffer;
+    }
 }
 
 /// <summary>
@@ -157,7 +180,8 @@ public sealed class Tokenizer : ITokenizer
 
     /// <summary>
     /// Tokenizes many texts on up to <paramref name="maxDegreeOfParallelism"/> threads (-1: one per core);
-    /// result i belongs to text i.
+    /// result i belongs to text i. <paramref name="maxLength"/> is as in <see cref="Encode(string, int)"/>;
+    /// left at its default it is <see cref="MaxLength"/>.
     /// </summary>
     public TokenizedText[] EncodeBatch(IReadOnlyList<string> texts, int maxDegreeOfParallelism = -1, int maxLength = int.MinValue)
     {
@@ -184,6 +208,46 @@ public sealed class Tokenizer : ITokenizer
             }
         });
         return results;
+    }
+
+    /// <summary>
+    /// Pads encodings to one length: the longest row (rounded up to a multiple of <paramref name="padToMultipleOf"/>),
+    /// or <paramref name="fixedLength"/> when given (rows longer than it are an error: truncate when encoding instead).
+    /// Padding goes on the right, or on the left when <paramref name="padLeft"/>; it uses <see cref="PadId"/> and type id
+    /// <paramref name="padTypeId"/>.
+    /// </summary>
+    public PaddedBatch Pad(IReadOnlyList<TokenizedText> items, int? fixedLength = null, int padToMultipleOf = 1, bool padLeft = false, int padTypeId = 0)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentOutOfRangeException.ThrowIfLessThan(padToMultipleOf, 1);
+        var longest = 0;
+        foreach (var item in items)
+        {
+            longest = Math.Max(longest, item.Count);
+        }
+
+        var length = fixedLength ?? (longest + padToMultipleOf - 1) / padToMultipleOf * padToMultipleOf;
+        if (length < longest)
+        {
+            throw new NativeAlignException(ErrorKind.Usage, $"a row has {longest} tokens, more than the padded length {length}");
+        }
+
+        var total = checked(items.Count * length);
+        var ids = new int[total];
+        var mask = new int[total];
+        var types = new int[total];
+        Array.Fill(ids, PadId);
+        Array.Fill(types, padTypeId);
+        for (var r = 0; r < items.Count; r++)
+        {
+            var item = items[r];
+            var at = r * length + (padLeft ? length - item.Count : 0);
+            item.Ids.CopyTo(ids, at);
+            item.TypeIds.CopyTo(types, at);
+            mask.AsSpan(at, item.Count).Fill(1);
+        }
+
+        return new PaddedBatch(items.Count, length, ids, mask, types, items);
     }
 
     private void EncodeSequence(string text, TokenizerWorkspace ws)
@@ -286,8 +350,17 @@ public sealed class Tokenizer : ITokenizer
     private void EncodeNormalized(AlignedText normalized, int from, int to, int sectionIndex, ref int word, TokenizerWorkspace ws)
     {
         var state = ws.State;
-        state.Text.Clear();
-        state.Text.AppendFrom(normalized, from, to);
+        if (from == 0 && to == normalized.Length)
+        {
+            // The whole section: hand the buffer over instead of copying it.
+            ws.Swap(normalized, ref state.Text);
+        }
+        else
+        {
+            state.Text.Clear();
+            state.Text.AppendFrom(normalized, from, to);
+        }
+
         state.Pieces.Clear();
         state.Pieces.Add(0, state.Text.Length);
         state.SectionIndex = sectionIndex;

@@ -74,15 +74,12 @@ public static class TokenizerLoader
         var text = DecodeUtf8(bytes, path);
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         var id = 0;
-        foreach (var rawLine in text.Split('\n'))
+        var lines = text.Split('\n');
+        // The file's final newline leaves one empty element; an empty line anywhere else still takes an id.
+        var count = lines.Length > 0 && lines[^1].Length == 0 ? lines.Length - 1 : lines.Length;
+        for (var i = 0; i < count; i++)
         {
-            var line = rawLine.TrimEnd('\r');
-            if (line.Length == 0 && id > 0 && rawLine.Length == 0)
-            {
-                // The trailing newline of the file; an empty token in the middle would still take an id.
-                continue;
-            }
-
+            var line = lines[i].EndsWith('\r') ? lines[i][..^1] : lines[i];
             vocab.TryAdd(line, id);
             id++;
         }
@@ -408,7 +405,7 @@ public static class TokenizerLoader
                 case "WhitespaceSplit":
                     return new WhitespaceSplitPreTokenizer();
                 case "Whitespace":
-                    return new RegexSplitPreTokenizer(PreTokenizerPatterns.Whitespace, SplitBehavior.Isolated, invert: true);
+                    return new RegexSplitPreTokenizer(PreTokenizerPatterns.Whitespace, SplitBehavior.Removed, invert: true);
                 case "Punctuation":
                     return new RegexSplitPreTokenizer(PreTokenizerPatterns.Punctuation, ReadBehavior(p, where, SplitBehavior.Isolated), invert: false);
                 case "Digits":

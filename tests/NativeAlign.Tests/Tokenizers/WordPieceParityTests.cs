@@ -89,3 +89,56 @@ public sealed class WordPieceParityTests
 
     internal static string Show(string s) => s.Length > 80 ? s[..80] + "…" : s;
 }
+
+/// <summary>Padding a batch: each row is the peer's ids followed (or preceded) by [PAD], the mask marks exactly the tokens.</summary>
+public sealed class PaddingTests
+{
+    [TestCase(false)]
+    [TestCase(true)]
+    public void PaddedRowsAreThePeersIdsPlusPadding(bool padLeft)
+    {
+        var path = Path.Combine(TestPaths.SharedData, "tatoeba", "tatoeba.deu-eng.deu");
+        var lines = JsonText.ReadLines(path);
+        var peer = PeerTokenizer.Run(TestPaths.DefaultTokenizerJson(), path, jsonStrings: false);
+        var tokenizer = TokenizerLoader.FromFile(TestPaths.DefaultTokenizerJson());
+        var batch = tokenizer.Pad(tokenizer.EncodeBatch(lines[..64]), padToMultipleOf: 8, padLeft: padLeft);
+        var longest = peer.Take(64).Max(p => p.Ids.Length);
+        Assert.That(batch.Length, Is.EqualTo((longest + 7) / 8 * 8));
+        var padId = tokenizer.TokenToId("[PAD]");
+        for (var r = 0; r < 64; r++)
+        {
+            var expected = peer[r].Ids;
+            var padding = Enumerable.Repeat(padId!.Value, batch.Length - expected.Length);
+            var row = batch.Ids.AsSpan(r * batch.Length, batch.Length).ToArray();
+            Assert.That(row, Is.EqualTo(padLeft ? padding.Concat(expected) : expected.Concat(padding)), $"row {r}");
+            var mask = batch.AttentionMask.AsSpan(r * batch.Length, batch.Length).ToArray();
+            Assert.That(mask.Zip(row).All(p => (p.First == 1) == (p.Second != padId)), Is.True, $"row {r}");
+        }
+    }
+}
+
+/// <summary>A model folder with only vocab.txt gets BERT's defaults; its ids equal the peer's on tokenizer.json.</summary>
+public sealed class VocabFileTests
+{
+    [Test]
+    public void VocabTxtFolderMatchesThePeer()
+    {
+        var dir = Directory.CreateTempSubdirectory("na-vocab-").FullName;
+        try
+        {
+            File.Copy(Path.Combine(TestPaths.DefaultModel, "vocab.txt"), Path.Combine(dir, "vocab.txt"));
+            var tokenizer = TokenizerLoader.FromModelFolder(dir);
+            var path = Path.Combine(TestPaths.Fixtures, "adversarial.jsonl");
+            var lines = JsonText.ReadStrings(path);
+            var peer = PeerTokenizer.Run(TestPaths.DefaultTokenizerJson(), path, jsonStrings: true);
+            for (var i = 0; i < lines.Count; i++)
+            {
+                Assert.That(tokenizer.Encode(lines[i], 0).Ids, Is.EqualTo(peer[i].Ids), $"line {i + 1} {WordPieceParityTests.Show(lines[i])}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
