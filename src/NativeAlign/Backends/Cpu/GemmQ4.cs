@@ -53,7 +53,7 @@ public static class GemmQ4
             }
             else
             {
-                GemmF32.Dispatch(resolved, maxThreads, m, n, k, pa, lda, new GemmQ4Packer(weight), pc, ldc, ep);
+                GemmF32.Dispatch(resolved, maxThreads, m, n, k, pa, lda, new GemmQ4Packer(weight), pc, ldc, ep, packWholeB: false);
             }
         }
     }
