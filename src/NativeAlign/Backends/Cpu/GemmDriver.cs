@@ -216,8 +216,9 @@ internal static unsafe class GemmDriver
         int colPanels = (n + nr - 1) / nr;
         int rowSlivers = (m + mr - 1) / mr;
 
-        // Splitting columns duplicates the packing of A in every thread, splitting rows duplicates B: duplicate the smaller.
-        bool splitRows = ((long)m > n && rowSlivers >= threads) || colPanels < threads;
+        // Columns are split so that each thread packs (for 4-bit weights: decodes) only its own part of B; only A, the
+        // cheap operand to pack, is packed by every thread. Rows only when there are too few columns.
+        bool splitRows = colPanels < threads;
         threads = Math.Min(threads, splitRows ? rowSlivers : colPanels);
 
         var job = new Job<TPacker>(path, m, n, k, a, lda, packer, c, ldc, epilogue, threads, splitRows);
