@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NativeAlign.Backends.Cpu;
 
@@ -62,7 +63,7 @@ internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IG
         {
             int width = Math.Min(nr, nc - jr);
             int j = 0;
-            if (System.Runtime.Intrinsics.X86.Avx.IsSupported)
+            if (Avx.IsSupported)
             {
                 // 8 rows of B at a time become 8 consecutive floats of each panel row: one 8×8 transpose per 8 k steps.
                 for (; j + 8 <= width; j += 8)
@@ -107,7 +108,7 @@ internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IG
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, nint lds, float* dst, nint ldd)
+    internal static void Transpose8x8(float* src, nint lds, float* dst, nint ldd)
     {
         Vector256<float> r0 = Vector256.Load(src);
         Vector256<float> r1 = Vector256.Load(src + lds);
@@ -119,32 +120,32 @@ internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IG
         Vector256<float> r7 = Vector256.Load(src + (7 * lds));
 
         // Unpack pairs, then 64-bit pairs, then swap 128-bit halves: the classic three-stage AVX transpose.
-        Vector256<float> t0 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r0, r1);
-        Vector256<float> t1 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r0, r1);
-        Vector256<float> t2 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r2, r3);
-        Vector256<float> t3 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r2, r3);
-        Vector256<float> t4 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r4, r5);
-        Vector256<float> t5 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r4, r5);
-        Vector256<float> t6 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r6, r7);
-        Vector256<float> t7 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r6, r7);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1);
+        Vector256<float> t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3);
+        Vector256<float> t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5);
+        Vector256<float> t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7);
+        Vector256<float> t7 = Avx.UnpackHigh(r6, r7);
 
-        Vector256<float> s0 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0x44);
-        Vector256<float> s1 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0xEE);
-        Vector256<float> s2 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0x44);
-        Vector256<float> s3 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0xEE);
-        Vector256<float> s4 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0x44);
-        Vector256<float> s5 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0xEE);
-        Vector256<float> s6 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0x44);
-        Vector256<float> s7 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0xEE);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44);
+        Vector256<float> s1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44);
+        Vector256<float> s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44);
+        Vector256<float> s5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44);
+        Vector256<float> s7 = Avx.Shuffle(t5, t7, 0xEE);
 
-        Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(s0, s4, 0x20), dst);
-        Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(s1, s5, 0x20), dst + ldd);
-        Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(s2, s6, 0x20), dst + (2 * ldd));
-        Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(s3, s7, 0x20), dst + (3 * ldd));
-        Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(s0, s4, 0x31), dst + (4 * ldd));
-        Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(s1, s5, 0x31), dst + (5 * ldd));
-        Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(s2, s6, 0x31), dst + (6 * ldd));
-        Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(s3, s7, 0x31), dst + (7 * ldd));
+        Vector256.Store(Avx.Permute2x128(s0, s4, 0x20), dst);
+        Vector256.Store(Avx.Permute2x128(s1, s5, 0x20), dst + ldd);
+        Vector256.Store(Avx.Permute2x128(s2, s6, 0x20), dst + (2 * ldd));
+        Vector256.Store(Avx.Permute2x128(s3, s7, 0x20), dst + (3 * ldd));
+        Vector256.Store(Avx.Permute2x128(s0, s4, 0x31), dst + (4 * ldd));
+        Vector256.Store(Avx.Permute2x128(s1, s5, 0x31), dst + (5 * ldd));
+        Vector256.Store(Avx.Permute2x128(s2, s6, 0x31), dst + (6 * ldd));
+        Vector256.Store(Avx.Permute2x128(s3, s7, 0x31), dst + (7 * ldd));
     }
 }
 
@@ -165,12 +166,16 @@ internal static unsafe class GemmDriver
     /// <summary>Columns of a packed B block: KC×NC×4 = 2 MiB per thread at most, streamed from L3 once per A block.</summary>
     internal const int NC = 2048;
 
+    /// <summary>Largest op(B) packed whole (64 MiB); bigger ones fall back to per-thread blocks so memory stays bounded.</summary>
+    /// <remarks>Settable so that tests can push small problems through the per-thread schedule.</remarks>
+    internal static long MaxSharedPackedFloats { get; set; } = 1L << 24;
+
     /// <summary>Below this many multiply-adds a second thread costs more to wake than it saves.</summary>
     internal const long ParallelThreshold = 1L << 18;
 
     /// <summary>Runs the whole GEMM C = epilogue(A · op(B)) with the given tile and packer.</summary>
     public static void Run<TKernel, TPacker>(
-        GemmKernelPath path, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs epilogue, int maxThreads)
+        GemmKernelPath path, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs epilogue, int maxThreads, bool packWholeB)
         where TKernel : IGemmMicroKernel
         where TPacker : struct, IGemmPanelPacker
     {
@@ -201,12 +206,19 @@ internal static unsafe class GemmDriver
             threads = 1;
         }
 
+        if (packWholeB && (long)k * (n + TKernel.NR) <= MaxSharedPackedFloats)
+        {
+            RunSharedB<TKernel, TPacker>(path, m, n, k, a, lda, packer, c, ldc, epilogue, threads);
+            return;
+        }
+
         int mr = TKernel.MR, nr = TKernel.NR;
         int colPanels = (n + nr - 1) / nr;
         int rowSlivers = (m + mr - 1) / mr;
 
-        // Splitting columns duplicates the packing of A in every thread, splitting rows duplicates B: duplicate the smaller.
-        bool splitRows = ((long)m > n && rowSlivers >= threads) || colPanels < threads;
+        // Columns are split so that each thread packs (for 4-bit weights: decodes) only its own part of B; only A, the
+        // cheap operand to pack, is packed by every thread. Rows only when there are too few columns.
+        bool splitRows = colPanels < threads;
         threads = Math.Min(threads, splitRows ? rowSlivers : colPanels);
 
         var job = new Job<TPacker>(path, m, n, k, a, lda, packer, c, ldc, epilogue, threads, splitRows);
@@ -229,6 +241,178 @@ internal static unsafe class GemmDriver
                 RunRange<TKernel, TPacker>(in job, 0, job.M, s * nr, Math.Min(job.N, e * nr));
             }
         });
+    }
+
+    /// <summary>C[mc×nc] (+)= packed A block · packed B block, then the epilogue on each finished tile while it is in L1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ComputeBlock<TKernel>(
+        GemmKernelPath path, float* pa, float* pb, int kc, int mc, int nc, float* c, nint ldc, int row0, int col0, bool accumulate, bool last,
+        in GemmEpilogueArgs ep, float* scratch)
+        where TKernel : IGemmMicroKernel
+    {
+        int mr = TKernel.MR, nr = TKernel.NR;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int nw = Math.Min(nr, nc - jr);
+            float* bPanel = pb + (jr * kc);
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int mw = Math.Min(mr, mc - ir);
+                float* cTile = c + (ir * ldc) + jr;
+                float* aPanel = pa + (ir * kc);
+                if (mw == mr && nw == nr)
+                {
+                    TKernel.Multiply(aPanel, bPanel, kc, cTile, ldc, accumulate);
+                }
+                else
+                {
+                    EdgeTile<TKernel>(aPanel, bPanel, kc, cTile, ldc, mw, nw, accumulate, scratch);
+                }
+
+                if (last)
+                {
+                    ep.Apply(path, cTile, ldc, row0 + ir, col0 + jr, mw, nw);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The f32 schedule: op(B) is packed once, whole, by all threads (phase 1), then C is cut into tasks of (row block ×
+    /// column range) that the threads take dynamically (phase 2), each packing the A rows it needs. Nothing is packed
+    /// twice except A across column ranges, and a thread that the OS deschedules only delays the tasks it holds: the
+    /// caller of Parallel.For runs any task no other thread has taken.
+    /// </summary>
+    private static void RunSharedB<TKernel, TPacker>(
+        GemmKernelPath path, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs epilogue, int threads)
+        where TKernel : IGemmMicroKernel
+        where TPacker : struct, IGemmPanelPacker
+    {
+        int mr = TKernel.MR, nr = TKernel.NR;
+        int panels = (n + nr - 1) / nr;
+        int nPadded = panels * nr;
+        int depthBlocks = (k + KC - 1) / KC;
+
+        // About two tasks per thread, cut along rows first (A is then packed exactly once; row blocks never exceed MC so
+        // the packed A block stays in L2), along columns only when there are too few MR-row slivers.
+        int rowSlivers = (m + mr - 1) / mr;
+        int targetTasks = threads == 1 ? 1 : threads * 2;
+        int rowBlocks = Math.Min(rowSlivers, Math.Max((m + MC - 1) / MC, targetTasks));
+        int colRanges = Math.Clamp((targetTasks + rowBlocks - 1) / rowBlocks, 1, panels);
+        int mcTask = ((((m + rowBlocks - 1) / rowBlocks) + mr - 1) / mr) * mr;
+        rowBlocks = (m + mcTask - 1) / mcTask;
+        int tasks = rowBlocks * colRanges;
+
+        float[] bBuffer = ArrayPool<float>.Shared.Rent((k * nPadded) + 16);
+        try
+        {
+            fixed (float* bRaw = bBuffer)
+            {
+                var job = new SharedJob<TPacker>(path, m, n, k, a, lda, packer, c, ldc, epilogue, AlignTo64(bRaw), nPadded, mcTask, rowBlocks, colRanges, panels);
+
+                // Phase 1: pack op(B) in (depth block × panel group) pieces.
+                int panelGroups = Math.Max(1, Math.Min(panels, threads * 2));
+                int packPieces = depthBlocks * panelGroups;
+                if (threads == 1 || packPieces == 1)
+                {
+                    for (int piece = 0; piece < packPieces; piece++)
+                    {
+                        PackPiece(in job, piece, panelGroups);
+                    }
+                }
+                else
+                {
+                    Parallel.For(0, packPieces, new ParallelOptions { MaxDegreeOfParallelism = threads }, piece => PackPiece(in job, piece, panelGroups));
+                }
+
+                // Phase 2: the products.
+                if (threads == 1 || tasks == 1)
+                {
+                    for (int task = 0; task < tasks; task++)
+                    {
+                        ComputeTask<TKernel, TPacker>(in job, task);
+                    }
+                }
+                else
+                {
+                    Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = threads }, task => ComputeTask<TKernel, TPacker>(in job, task));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(bBuffer);
+        }
+    }
+
+    private readonly struct SharedJob<TPacker>(
+        GemmKernelPath path, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs epilogue,
+        float* packedB, int nPadded, int mcTask, int rowBlocks, int colRanges, int panels)
+        where TPacker : struct, IGemmPanelPacker
+    {
+        public readonly GemmKernelPath Path = path;
+        public readonly int M = m, N = n, K = k, NPadded = nPadded, McTask = mcTask, RowBlocks = rowBlocks, ColRanges = colRanges, Panels = panels;
+        public readonly float* A = a, C = c, PackedB = packedB;
+        public readonly nint Lda = lda, Ldc = ldc;
+        public readonly TPacker Packer = packer;
+        public readonly GemmEpilogueArgs Epilogue = epilogue;
+    }
+
+    /// <summary>Packs one (depth block × panel group) piece; depth block q starts at q·KC·NPadded in the shared buffer.</summary>
+    private static void PackPiece<TPacker>(in SharedJob<TPacker> job, int piece, int panelGroups)
+        where TPacker : struct, IGemmPanelPacker
+    {
+        int q = piece / panelGroups, g = piece % panelGroups;
+        int pc = q * KC, kc = Math.Min(KC, job.K - pc);
+        int p0 = job.Panels * g / panelGroups, p1 = job.Panels * (g + 1) / panelGroups;
+        if (p1 <= p0)
+        {
+            return;
+        }
+
+        int nr = job.NPadded / job.Panels;
+        int j0 = p0 * nr, j1 = Math.Min(job.N, p1 * nr);
+        job.Packer.Pack(j0, j1 - j0, pc, kc, nr, job.PackedB + ((nint)pc * job.NPadded) + ((nint)j0 * kc));
+    }
+
+    private static void ComputeTask<TKernel, TPacker>(in SharedJob<TPacker> job, int task)
+        where TKernel : IGemmMicroKernel
+        where TPacker : struct, IGemmPanelPacker
+    {
+        int mr = TKernel.MR, nr = TKernel.NR;
+        int rb = task / job.ColRanges, cr = task % job.ColRanges;
+        int row0 = rb * job.McTask, mc = Math.Min(job.McTask, job.M - row0);
+        int p0 = job.Panels * cr / job.ColRanges, p1 = job.Panels * (cr + 1) / job.ColRanges;
+        int col0 = p0 * nr, nc = Math.Min(job.N, p1 * nr) - col0;
+        if (mc <= 0 || nc <= 0)
+        {
+            return;
+        }
+
+        float[] aBuffer = ArrayPool<float>.Shared.Rent((KC * job.McTask) + 16);
+        float* tile = stackalloc float[(TKernel.MR * TKernel.NR) + 16];
+        try
+        {
+            fixed (float* aRaw = aBuffer)
+            {
+                float* pa = AlignTo64(aRaw);
+                float* scratch = AlignTo64(tile);
+                GemmEpilogueArgs ep = job.Epilogue;
+                for (int pc = 0; pc < job.K; pc += KC)
+                {
+                    int kc = Math.Min(KC, job.K - pc);
+                    bool last = pc + kc == job.K;
+                    bool accumulate = pc != 0 || ep.AccumulateIntoC;
+                    PackA(job.A + (row0 * job.Lda) + pc, job.Lda, mc, kc, mr, pa);
+                    float* pb = job.PackedB + ((nint)pc * job.NPadded) + ((nint)col0 * kc);
+                    ComputeBlock<TKernel>(job.Path, pa, pb, kc, mc, nc, job.C + (row0 * job.Ldc) + col0, job.Ldc, row0, col0, accumulate, last, in ep, scratch);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(aBuffer);
+        }
     }
 
     private readonly struct Job<TPacker>(
@@ -281,30 +465,7 @@ internal static unsafe class GemmDriver
                         {
                             int mc = Math.Min(mcMax, row1 - ic);
                             PackA(job.A + (ic * job.Lda) + pc, job.Lda, mc, kc, mr, pa);
-                            for (int jr = 0; jr < nc; jr += nr)
-                            {
-                                int nw = Math.Min(nr, nc - jr);
-                                float* bPanel = pb + (jr * kc);
-                                for (int ir = 0; ir < mc; ir += mr)
-                                {
-                                    int mw = Math.Min(mr, mc - ir);
-                                    float* cTile = job.C + ((ic + ir) * job.Ldc) + jc + jr;
-                                    float* aPanel = pa + (ir * kc);
-                                    if (mw == mr && nw == nr)
-                                    {
-                                        TKernel.Multiply(aPanel, bPanel, kc, cTile, job.Ldc, accumulate);
-                                    }
-                                    else
-                                    {
-                                        EdgeTile<TKernel>(aPanel, bPanel, kc, cTile, job.Ldc, mw, nw, accumulate, tileAligned);
-                                    }
-
-                                    if (last)
-                                    {
-                                        ep.Apply(job.Path, cTile, job.Ldc, ic + ir, jc + jr, mw, nw);
-                                    }
-                                }
-                            }
+                            ComputeBlock<TKernel>(job.Path, pa, pb, kc, mc, nc, job.C + (ic * job.Ldc) + jc, job.Ldc, ic, jc, accumulate, last, in ep, tileAligned);
                         }
                     }
                 }
@@ -349,7 +510,49 @@ internal static unsafe class GemmDriver
         for (int i0 = 0; i0 < mc; i0 += mr)
         {
             int rows = Math.Min(mr, mc - i0);
-            for (int i = 0; i < rows; i++)
+            int i = 0;
+            if (Avx.IsSupported)
+            {
+                // Groups of 8 and then 4 rows go through register transposes (8 or 4 k steps at a time); the
+                // strided scalar stores they replace cost more than the whole micro-kernel at small N.
+                for (; i + 8 <= rows; i += 8)
+                {
+                    float* src = a + ((i0 + i) * lda);
+                    int p = 0;
+                    for (; p + 8 <= kc; p += 8)
+                    {
+                        GemmF32TransposedPacker.Transpose8x8(src + p, lda, pa + (p * mr) + i, mr);
+                    }
+
+                    for (; p < kc; p++)
+                    {
+                        for (int t = 0; t < 8; t++)
+                        {
+                            pa[(p * mr) + i + t] = src[(t * lda) + p];
+                        }
+                    }
+                }
+
+                for (; i + 4 <= rows; i += 4)
+                {
+                    float* src = a + ((i0 + i) * lda);
+                    int p = 0;
+                    for (; p + 4 <= kc; p += 4)
+                    {
+                        Transpose4x4(src + p, lda, pa + (p * mr) + i, mr);
+                    }
+
+                    for (; p < kc; p++)
+                    {
+                        for (int t = 0; t < 4; t++)
+                        {
+                            pa[(p * mr) + i + t] = src[(t * lda) + p];
+                        }
+                    }
+                }
+            }
+
+            for (; i < rows; i++)
             {
                 float* src = a + ((i0 + i) * lda);
                 float* d = pa + i;
@@ -359,7 +562,7 @@ internal static unsafe class GemmDriver
                 }
             }
 
-            for (int i = rows; i < mr; i++)
+            for (i = rows; i < mr; i++)
             {
                 for (int p = 0; p < kc; p++)
                 {
@@ -369,6 +572,23 @@ internal static unsafe class GemmDriver
 
             pa += mr * kc;
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x4(float* src, nint lds, float* dst, nint ldd)
+    {
+        Vector128<float> r0 = Vector128.Load(src);
+        Vector128<float> r1 = Vector128.Load(src + lds);
+        Vector128<float> r2 = Vector128.Load(src + (2 * lds));
+        Vector128<float> r3 = Vector128.Load(src + (3 * lds));
+        Vector128<float> t0 = Sse.UnpackLow(r0, r1);
+        Vector128<float> t1 = Sse.UnpackLow(r2, r3);
+        Vector128<float> t2 = Sse.UnpackHigh(r0, r1);
+        Vector128<float> t3 = Sse.UnpackHigh(r2, r3);
+        Vector128.Store(Sse.MoveLowToHigh(t0, t1), dst);
+        Vector128.Store(Sse.MoveHighToLow(t1, t0), dst + ldd);
+        Vector128.Store(Sse.MoveLowToHigh(t2, t3), dst + (2 * ldd));
+        Vector128.Store(Sse.MoveHighToLow(t3, t2), dst + (3 * ldd));
     }
 
     private static float* AlignTo64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);

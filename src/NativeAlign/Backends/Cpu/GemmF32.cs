@@ -77,30 +77,30 @@ public static class GemmF32
             var ep = new GemmEpilogueArgs(pBias, epilogue.Activation, accumulateIntoC ? null : pRes, ldc, accumulateIntoC);
             if (transposeB)
             {
-                Dispatch(resolved, maxThreads, m, n, k, pa, lda, new GemmF32TransposedPacker(pb, ldb), pc, ldc, ep);
+                Dispatch(resolved, maxThreads, m, n, k, pa, lda, new GemmF32TransposedPacker(pb, ldb), pc, ldc, ep, packWholeB: true);
             }
             else
             {
-                Dispatch(resolved, maxThreads, m, n, k, pa, lda, new GemmF32RowPacker(pb, ldb), pc, ldc, ep);
+                Dispatch(resolved, maxThreads, m, n, k, pa, lda, new GemmF32RowPacker(pb, ldb), pc, ldc, ep, packWholeB: true);
             }
         }
     }
 
     /// <summary>Runs the driver with the tile of <paramref name="path"/>.</summary>
     internal static unsafe void Dispatch<TPacker>(
-        GemmKernelPath path, int maxThreads, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs ep)
+        GemmKernelPath path, int maxThreads, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs ep, bool packWholeB)
         where TPacker : struct, IGemmPanelPacker
     {
         switch (path)
         {
             case GemmKernelPath.Vector512:
-                GemmDriver.Run<GemmKernel512x12x32, TPacker>(path, m, n, k, a, lda, packer, c, ldc, ep, maxThreads);
+                GemmDriver.Run<GemmKernel512x12x32, TPacker>(path, m, n, k, a, lda, packer, c, ldc, ep, maxThreads, packWholeB);
                 break;
             case GemmKernelPath.Vector256:
-                GemmDriver.Run<GemmKernel256x6x16, TPacker>(path, m, n, k, a, lda, packer, c, ldc, ep, maxThreads);
+                GemmDriver.Run<GemmKernel256x6x16, TPacker>(path, m, n, k, a, lda, packer, c, ldc, ep, maxThreads, packWholeB);
                 break;
             default:
-                GemmDriver.Run<GemmKernelScalar4x4, TPacker>(GemmKernelPath.Scalar, m, n, k, a, lda, packer, c, ldc, ep, maxThreads);
+                GemmDriver.Run<GemmKernelScalar4x4, TPacker>(GemmKernelPath.Scalar, m, n, k, a, lda, packer, c, ldc, ep, maxThreads, packWholeB);
                 break;
         }
     }

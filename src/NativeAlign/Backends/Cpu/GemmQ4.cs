@@ -53,7 +53,7 @@ public static class GemmQ4
             }
             else
             {
-                GemmF32.Dispatch(resolved, maxThreads, m, n, k, pa, lda, new GemmQ4Packer(weight), pc, ldc, ep);
+                GemmF32.Dispatch(resolved, maxThreads, m, n, k, pa, lda, new GemmQ4Packer(weight), pc, ldc, ep, packWholeB: false);
             }
         }
     }
@@ -166,7 +166,34 @@ public static class GemmQ4
         for (; r < job.M; r++)
         {
             float* p0 = job.Permuted + ((nint)r * vectorColumns);
-            for (int row = n0; row < n1; row++)
+            int row = n0;
+            if (job.Path == GemmKernelPath.Vector512)
+            {
+                // Four weight rows per pass: four independent FMA chains instead of one latency-bound chain, and
+                // each A chunk loaded once for all four.
+                for (; row + 4 <= n1; row += 4)
+                {
+                    Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+                    Dot1x4Rows512(in w, row, p0, job.Chunks, ref acc0, ref acc1, ref acc2, ref acc3);
+                    float* aRow = job.A + (r * job.Lda);
+                    float* cRow = job.C + (r * job.Ldc) + row;
+                    float s0 = Vector512.Sum(acc0), s1 = Vector512.Sum(acc1), s2 = Vector512.Sum(acc2), s3 = Vector512.Sum(acc3);
+                    if (vectorColumns < k)
+                    {
+                        s0 += TailDot(in w, row, aRow, vectorColumns);
+                        s1 += TailDot(in w, row + 1, aRow, vectorColumns);
+                        s2 += TailDot(in w, row + 2, aRow, vectorColumns);
+                        s3 += TailDot(in w, row + 3, aRow, vectorColumns);
+                    }
+
+                    Store(job.Epilogue, cRow, s0);
+                    Store(job.Epilogue, cRow + 1, s1);
+                    Store(job.Epilogue, cRow + 2, s2);
+                    Store(job.Epilogue, cRow + 3, s3);
+                }
+            }
+
+            for (; row < n1; row++)
             {
                 Vector512<float> acc = default;
                 if (job.Path == GemmKernelPath.Vector512)
@@ -208,6 +235,50 @@ public static class GemmQ4
         }
 
         return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Dot1x4Rows512(
+        in Q4View w, int row, float* a, int chunks, ref Vector512<float> acc0, ref Vector512<float> acc1, ref Vector512<float> acc2, ref Vector512<float> acc3)
+    {
+        nint rowBytes = (nint)w.BlocksPerRow * (w.BlockSize / 2);
+        byte* b0 = w.RowBytes(row);
+        float* sc0 = w.Scales + ((nint)row * w.BlocksPerRow);
+        nint bpr = w.BlocksPerRow;
+        int chunksPerBlock = w.BlockSize / 32;
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        Vector512<int> mask = Vector512.Create(0x0F);
+        for (int ch = 0; ch < chunks;)
+        {
+            int blk = ch / chunksPerBlock;
+            int end = Math.Min(chunks, ch + chunksPerBlock);
+            Vector512<float> scale0 = Vector512.Create(sc0[blk]), offset0 = Vector512.Create(-w.Zero(row, blk) * sc0[blk]);
+            Vector512<float> scale1 = Vector512.Create(sc0[bpr + blk]), offset1 = Vector512.Create(-w.Zero(row + 1, blk) * sc0[bpr + blk]);
+            Vector512<float> scale2 = Vector512.Create(sc0[(2 * bpr) + blk]), offset2 = Vector512.Create(-w.Zero(row + 2, blk) * sc0[(2 * bpr) + blk]);
+            Vector512<float> scale3 = Vector512.Create(sc0[(3 * bpr) + blk]), offset3 = Vector512.Create(-w.Zero(row + 3, blk) * sc0[(3 * bpr) + blk]);
+            for (; ch < end; ch++)
+            {
+                Vector512<float> aLo = Vector512.Load(a + (ch * 32)), aHi = Vector512.Load(a + (ch * 32) + 16);
+                byte* q = b0 + (ch * 16);
+                Vector512<int> w0 = Avx512F.ConvertToVector512Int32(Vector128.Load(q));
+                Vector512<int> w1 = Avx512F.ConvertToVector512Int32(Vector128.Load(q + rowBytes));
+                Vector512<int> w2 = Avx512F.ConvertToVector512Int32(Vector128.Load(q + (2 * rowBytes)));
+                Vector512<int> w3 = Avx512F.ConvertToVector512Int32(Vector128.Load(q + (3 * rowBytes)));
+                s0 = Vector512.FusedMultiplyAdd(aLo, Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(w0 & mask), scale0, offset0), s0);
+                s1 = Vector512.FusedMultiplyAdd(aLo, Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(w1 & mask), scale1, offset1), s1);
+                s2 = Vector512.FusedMultiplyAdd(aLo, Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(w2 & mask), scale2, offset2), s2);
+                s3 = Vector512.FusedMultiplyAdd(aLo, Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(w3 & mask), scale3, offset3), s3);
+                s0 = Vector512.FusedMultiplyAdd(aHi, Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Vector512.ShiftRightLogical(w0, 4)), scale0, offset0), s0);
+                s1 = Vector512.FusedMultiplyAdd(aHi, Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Vector512.ShiftRightLogical(w1, 4)), scale1, offset1), s1);
+                s2 = Vector512.FusedMultiplyAdd(aHi, Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Vector512.ShiftRightLogical(w2, 4)), scale2, offset2), s2);
+                s3 = Vector512.FusedMultiplyAdd(aHi, Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Vector512.ShiftRightLogical(w3, 4)), scale3, offset3), s3);
+            }
+        }
+
+        acc0 = s0;
+        acc1 = s1;
+        acc2 = s2;
+        acc3 = s3;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -404,10 +475,40 @@ internal readonly unsafe struct GemmQ4Packer(Q4View w) : IGemmPanelPacker
 {
     public void Pack(int j0, int nc, int k0, int kc, int nr, float* dst)
     {
+        // Eight weight rows are decoded in natural column order into a small stack buffer (L1), then turned into panel
+        // rows by 8×8 register transposes; the strided scalar stores this replaces cost more than the decode itself.
+        bool vector = Avx2.IsSupported && Fma.IsSupported && kc <= GemmDriver.KC;
+        float* rows = stackalloc float[vector ? 8 * GemmDriver.KC : 1];
         for (int jr = 0; jr < nc; jr += nr)
         {
             int width = Math.Min(nr, nc - jr);
-            for (int j = 0; j < width; j++)
+            int j = 0;
+            if (vector)
+            {
+                for (; j + 8 <= width; j += 8)
+                {
+                    for (int t = 0; t < 8; t++)
+                    {
+                        DecodeRow(j0 + jr + j + t, k0, kc, rows + (t * kc));
+                    }
+
+                    int p = 0;
+                    for (; p + 8 <= kc; p += 8)
+                    {
+                        GemmF32TransposedPacker.Transpose8x8(rows + p, kc, dst + (p * nr) + j, nr);
+                    }
+
+                    for (; p < kc; p++)
+                    {
+                        for (int t = 0; t < 8; t++)
+                        {
+                            dst[(p * nr) + j + t] = rows[(t * kc) + p];
+                        }
+                    }
+                }
+            }
+
+            for (; j < width; j++)
             {
                 int row = j0 + jr + j;
                 byte* bytes = w.RowBytes(row);
@@ -429,7 +530,7 @@ internal readonly unsafe struct GemmQ4Packer(Q4View w) : IGemmPanelPacker
                 }
             }
 
-            for (int j = width; j < nr; j++)
+            for (; j < nr; j++)
             {
                 for (int p = 0; p < kc; p++)
                 {
@@ -438,6 +539,42 @@ internal readonly unsafe struct GemmQ4Packer(Q4View w) : IGemmPanelPacker
             }
 
             dst += kc * nr;
+        }
+    }
+
+    /// <summary>W[row, k0 .. k0+kc) in natural order; k0 is even (a multiple of KC), so 16-column chunks are 8 whole bytes in one block.</summary>
+    private void DecodeRow(int row, int k0, int kc, float* output)
+    {
+        byte* bytes = w.RowBytes(row);
+        float* scales = w.Scales + ((nint)row * w.BlocksPerRow);
+        Vector256<int> mask = Vector256.Create(0x0F);
+        int p = 0;
+        for (; p + 16 <= kc; p += 16)
+        {
+            int col = k0 + p;
+            int blk = col >> w.BlockShift;
+            float scale = scales[blk];
+            Vector256<float> vScale = Vector256.Create(scale);
+            Vector256<float> vOffset = Vector256.Create(-w.Zero(row, blk) * scale);
+            Vector256<int> wide = Avx2.ConvertToVector256Int32(bytes + (col >> 1));
+            Vector256<int> lo = wide & mask, hi = Vector256.ShiftRightLogical(wide, 4);
+
+            // unpack interleaves within 128-bit lanes; the two lane permutes restore columns 0..7 and 8..15.
+            Vector256<int> ul = Avx2.UnpackLow(lo, hi), uh = Avx2.UnpackHigh(lo, hi);
+            Vector256<float> first = Vector256.ConvertToSingle(Avx2.Permute2x128(ul, uh, 0x20));
+            Vector256<float> second = Vector256.ConvertToSingle(Avx2.Permute2x128(ul, uh, 0x31));
+            Vector256.FusedMultiplyAdd(first, vScale, vOffset).Store(output + p);
+            Vector256.FusedMultiplyAdd(second, vScale, vOffset).Store(output + p + 8);
+        }
+
+        for (; p < kc; p++)
+        {
+            int col = k0 + p;
+            int blk = col >> w.BlockShift;
+            float scale = scales[blk];
+            byte b = bytes[col >> 1];
+            int q = (col & 1) == 0 ? b & 0x0F : b >> 4;
+            output[p] = MathF.FusedMultiplyAdd(q, scale, -w.Zero(row, blk) * scale);
         }
     }
 }

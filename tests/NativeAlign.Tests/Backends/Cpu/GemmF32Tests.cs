@@ -98,6 +98,34 @@ public class GemmF32Tests
     }
 
     [TestCaseSource(nameof(PathsAndLayouts))]
+    public void PerThreadScheduleForBHugeMatrices(string pathName, bool transposeB)
+    {
+        // Operands too large to pack whole take the per-thread blocked schedule; force it on small shapes.
+        GemmKernelPath path = RequirePath(pathName);
+        long saved = GemmDriver.MaxSharedPackedFloats;
+        GemmDriver.MaxSharedPackedFloats = 0;
+        try
+        {
+            double worst = 0;
+            (int M, int N, int K)[] shapes = [(1, 1, 1), (13, 35, 257), (241, 37, 41), (3, 2049, 19), (300, 70, 260), (70, 300, 260)];
+            foreach ((int m, int n, int k) in shapes)
+            {
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    worst = Math.Max(worst, Check(path, threads, m, n, k, transposeB, m + n + k, bias: true, GemmActivation.Gelu, residual: true));
+                    worst = Math.Max(worst, Check(path, threads, m, n, k, transposeB, m + n + k + 1));
+                }
+            }
+
+            TestContext.Out.WriteLine($"worst NMSE {worst:E2}");
+        }
+        finally
+        {
+            GemmDriver.MaxSharedPackedFloats = saved;
+        }
+    }
+
+    [TestCaseSource(nameof(PathsAndLayouts))]
     public void FusedEpilogues(string pathName, bool transposeB)
     {
         GemmKernelPath path = RequirePath(pathName);
