@@ -94,9 +94,9 @@ internal static class EmbedCommand
     internal static SentenceEncoderOptions WithPooling(SentenceEncoderOptions options, string? value) => value switch
     {
         null => options,
-        "mean" => new SentenceEncoderOptions { Pooling = PoolingMode.Mean, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
-        "cls" => new SentenceEncoderOptions { Pooling = PoolingMode.Cls, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
-        "max" => new SentenceEncoderOptions { Pooling = PoolingMode.Max, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        "mean" => new SentenceEncoderOptions { Pooling = SentencePoolingMode.Mean, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        "cls" => new SentenceEncoderOptions { Pooling = SentencePoolingMode.Cls, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        "max" => new SentenceEncoderOptions { Pooling = SentencePoolingMode.Max, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
         "pooler" => new SentenceEncoderOptions { UsePooler = true, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
         _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown pooling '{value}' (expected mean, cls, max or pooler)"),
     };

@@ -10,7 +10,7 @@ namespace NativeAlign.Models;
 public sealed class SentenceEncoderOptions
 {
     /// <summary>Pooling; null keeps what the model folder says (sentence-transformers <c>1_Pooling</c>), else mean.</summary>
-    public PoolingMode? Pooling { get; init; }
+    public SentencePoolingMode? Pooling { get; init; }
 
     /// <summary>CLS through BERT's pooler (tanh(W·h + b)) instead of <see cref="Pooling"/>; needs <c>pooler.dense.*</c> weights.</summary>
     public bool UsePooler { get; init; }
@@ -163,7 +163,7 @@ public sealed class SentenceEncoder : IDisposable
             var head = SentenceHeadSpec.FromPipeline(folder.Pipeline);
             head = head with
             {
-                Modes = options.Pooling is { } mode ? [mode] : options.UsePooler ? [PoolingMode.Cls] : head.Modes,
+                Modes = options.Pooling is { } mode ? [mode] : options.UsePooler ? [SentencePoolingMode.Cls] : head.Modes,
                 Pooler = options.UsePooler,
                 Normalize = options.Normalize ?? head.Normalize,
             };

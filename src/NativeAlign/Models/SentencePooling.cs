@@ -7,16 +7,16 @@ namespace NativeAlign.Models;
 /// <param name="Pooler">CLS through BERT's pooler (tanh(W·h + b)) instead of <paramref name="Modes"/>.</param>
 /// <param name="Dense">Dense layers applied after pooling, in order.</param>
 /// <param name="Normalize">Whether a final L2 normalisation runs.</param>
-public sealed record SentenceHeadSpec(IReadOnlyList<PoolingMode> Modes, bool Pooler, IReadOnlyList<DenseStep> Dense, bool Normalize)
+public sealed record SentenceHeadSpec(IReadOnlyList<SentencePoolingMode> Modes, bool Pooler, IReadOnlyList<DenseStep> Dense, bool Normalize)
 {
     /// <summary>Mean pooling, nothing else (what sentence-transformers does for a folder without <c>modules.json</c>).</summary>
-    public static SentenceHeadSpec MeanOnly { get; } = new([PoolingMode.Mean], false, [], false);
+    public static SentenceHeadSpec MeanOnly { get; } = new([SentencePoolingMode.Mean], false, [], false);
 
     /// <summary>The head a sentence-transformers pipeline declares (pooling modes, Dense steps, Normalize).</summary>
     public static SentenceHeadSpec FromPipeline(SentencePipeline pipeline)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
-        var modes = pipeline.Pooling?.Modes ?? [PoolingMode.Mean];
+        var modes = pipeline.Pooling?.Modes ?? [SentencePoolingMode.Mean];
         return new SentenceHeadSpec(modes, false, pipeline.Steps.OfType<DenseStep>().ToArray(), pipeline.Normalizes);
     }
 }
@@ -63,11 +63,11 @@ internal sealed class SentenceHead : IDisposable
 
             var activation = d.Activation switch
             {
-                DenseActivation.Identity => ActivationKind.None,
-                DenseActivation.Tanh => ActivationKind.Tanh,
-                DenseActivation.Relu => ActivationKind.Relu,
-                DenseActivation.Sigmoid => ActivationKind.Sigmoid,
-                DenseActivation.Gelu => ActivationKind.Gelu,
+                SentenceDenseActivation.Identity => ActivationKind.None,
+                SentenceDenseActivation.Tanh => ActivationKind.Tanh,
+                SentenceDenseActivation.Relu => ActivationKind.Relu,
+                SentenceDenseActivation.Sigmoid => ActivationKind.Sigmoid,
+                SentenceDenseActivation.Gelu => ActivationKind.Gelu,
                 _ => throw new ModelFormatException(null, d.Weight.Name, $"unsupported Dense activation {d.Activation}"),
             };
             _dense[i] = (_backend.PrepareWeight(d.Weight), d.Bias is null ? null : _backend.PrepareWeight(d.Bias), activation);
@@ -94,10 +94,10 @@ internal sealed class SentenceHead : IDisposable
             pooled = _backend.Allocate(batch, h);
             _backend.Linear(cls, _poolerWeight!, _poolerBias, ActivationKind.Tanh, null, pooled);
         }
-        else if (Spec.Modes.Count == 1 && Spec.Modes[0] is PoolingMode.Mean or PoolingMode.Cls)
+        else if (Spec.Modes.Count == 1 && Spec.Modes[0] is SentencePoolingMode.Mean or SentencePoolingMode.Cls)
         {
             pooled = _backend.Allocate(batch, h);
-            if (Spec.Modes[0] == PoolingMode.Mean)
+            if (Spec.Modes[0] == SentencePoolingMode.Mean)
             {
                 _backend.MeanPool(hidden, sequenceLength, lengths, pooled);
             }
@@ -156,13 +156,13 @@ internal sealed class SentenceHead : IDisposable
                     double value = 0;
                     switch (Spec.Modes[m])
                     {
-                        case PoolingMode.Cls:
+                        case SentencePoolingMode.Cls:
                             value = states[(b * t * h) + c];
                             break;
-                        case PoolingMode.LastToken:
+                        case SentencePoolingMode.LastToken:
                             value = len == 0 ? 0 : states[(((b * t) + len - 1) * h) + c];
                             break;
-                        case PoolingMode.Max:
+                        case SentencePoolingMode.Max:
                             value = len == 0 ? 0 : double.NegativeInfinity;
                             for (int i = 0; i < len; i++)
                             {
@@ -170,15 +170,15 @@ internal sealed class SentenceHead : IDisposable
                             }
 
                             break;
-                        case PoolingMode.Mean or PoolingMode.MeanSqrtLength:
+                        case SentencePoolingMode.Mean or SentencePoolingMode.MeanSqrtLength:
                             for (int i = 0; i < len; i++)
                             {
                                 value += states[(((b * t) + i) * h) + c];
                             }
 
-                            value = len == 0 ? 0 : value / (Spec.Modes[m] == PoolingMode.Mean ? len : Math.Sqrt(len));
+                            value = len == 0 ? 0 : value / (Spec.Modes[m] == SentencePoolingMode.Mean ? len : Math.Sqrt(len));
                             break;
-                        case PoolingMode.WeightedMean:
+                        case SentencePoolingMode.WeightedMean:
                             double weights = 0;
                             for (int i = 0; i < len; i++)
                             {

@@ -48,7 +48,7 @@ public sealed class DefaultModelOrtParityTests
         var sentences = sentenceList.ToArray();
         Assert.That(sentences, Has.Length.GreaterThan(10_000), "expected the 12 Tatoeba files of 1000 lines");
 
-        using var encoder = SentenceEncoder.Load(modelDir, new SentenceEncoderOptions { Pooling = PoolingMode.Mean, Normalize = false });
+        using var encoder = SentenceEncoder.Load(modelDir, new SentenceEncoderOptions { Pooling = SentencePoolingMode.Mean, Normalize = false });
         var tokenizer = encoder.Tokenizer!;
         var ids = sentences.Select(s => tokenizer.Encode(s).Ids).ToArray();
         int h = encoder.Config.HiddenSize;

@@ -38,7 +38,7 @@ public sealed class EncoderBadInputTests
     {
         var config = EncoderConfigReader.Read(Path.Combine(Folder, "config.json"));
         var weights = new EditedWeights(SafetensorsWeights.Open(Path.Combine(Folder, "model.safetensors")), hide: "pooler.dense.weight");
-        var e = Assert.Throws<ModelFormatException>(() => SentenceEncoder.Create(config, weights, null, new SentenceHeadSpec([PoolingMode.Cls], true, [], false)));
+        var e = Assert.Throws<ModelFormatException>(() => SentenceEncoder.Create(config, weights, null, new SentenceHeadSpec([SentencePoolingMode.Cls], true, [], false)));
         Assert.That(e!.Item, Is.EqualTo("pooler.dense.weight"));
     }
 

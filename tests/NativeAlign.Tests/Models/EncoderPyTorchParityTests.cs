@@ -36,7 +36,7 @@ public sealed class EncoderPyTorchParityTests
         string weightsFolder = precision == "bf16" ? Path.Combine(folder, "bf16") : folder;
         var config = EncoderConfigReader.Read(Path.Combine(weightsFolder, "config.json"));
         var weights = SafetensorsWeights.Open(Path.Combine(weightsFolder, "model.safetensors"));
-        return SentenceEncoder.Create(config, weights, null, new SentenceHeadSpec(pooling == "cls" ? [PoolingMode.Cls] : [PoolingMode.Mean], pooling == "pooler", [], false), new SentenceEncoderOptions { Backend = backend, Layer = layer }, weightsFolder);
+        return SentenceEncoder.Create(config, weights, null, new SentenceHeadSpec(pooling == "cls" ? [SentencePoolingMode.Cls] : [SentencePoolingMode.Mean], pooling == "pooler", [], false), new SentenceEncoderOptions { Backend = backend, Layer = layer }, weightsFolder);
     }
 
     [TestCaseSource(nameof(Cases))]
@@ -111,7 +111,7 @@ public sealed class EncoderPyTorchParityTests
         using var inputs = Expected("bert", "f32");
         using var expected = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(FixtureFolder("st"), "expected.json")));
         using var encoder = SentenceEncoder.Load(FixtureFolder("st"));
-        Assert.That(encoder.Head.Modes, Is.EqualTo(new[] { PoolingMode.Cls }));
+        Assert.That(encoder.Head.Modes, Is.EqualTo(new[] { SentencePoolingMode.Cls }));
         Assert.That(encoder.Head.Normalize, Is.True);
         Assert.That(encoder.Dimension, Is.EqualTo(20));
         Assert.That(encoder.MaxTokens, Is.EqualTo(24));
