@@ -41,7 +41,7 @@ internal static class EmbedCommand
             var embeddings = EmbedWithProgress(encoder, lines);
             if (embeddings.TruncatedInputs > 0)
             {
-                Console.Error.WriteLine($"nativealign: {embeddings.TruncatedInputs} of {lines.Length} inputs were longer than the model's {encoder.Config.MaxSequenceLength} tokens and were truncated ({embeddings.TruncatedTokens} tokens dropped)");
+                Console.Error.WriteLine($"nativealign: {embeddings.TruncatedInputs} of {lines.Length} inputs were truncated to the tokenizer's maximum length or the model's {encoder.MaxTokens} positions ({embeddings.TruncatedTokens} tokens dropped)");
             }
 
             using var file = AtomicFile.Create(result.GetValue(output)!.FullName);
