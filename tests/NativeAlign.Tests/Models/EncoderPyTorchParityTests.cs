@@ -18,7 +18,7 @@ public sealed class EncoderPyTorchParityTests
     {
         foreach (var model in new[] { "bert", "bert-tanh", "xlmr" })
         {
-            foreach (var precision in new[] { "f32", "bf16" })
+            foreach (var precision in new[] { "f32", "bf16", "f16" })
             {
                 foreach (var backend in new[] { "cpu", "reference" })
                 {
@@ -33,7 +33,7 @@ public sealed class EncoderPyTorchParityTests
     public static SentenceEncoder Open(string model, string precision, string backend, string pooling = "mean", int layer = -1)
     {
         string folder = FixtureFolder(model);
-        string weightsFolder = precision == "bf16" ? Path.Combine(folder, "bf16") : folder;
+        string weightsFolder = precision == "f32" ? folder : Path.Combine(folder, precision);
         var config = EncoderConfigReader.Read(Path.Combine(weightsFolder, "config.json"));
         var weights = SafetensorsWeights.Open(Path.Combine(weightsFolder, "model.safetensors"));
         return SentenceEncoder.Create(config, weights, null, new SentenceHeadSpec(pooling == "cls" ? [SentencePoolingMode.Cls] : [SentencePoolingMode.Mean], pooling == "pooler", [], false), new SentenceEncoderOptions { Backend = backend, Layer = layer }, weightsFolder);
@@ -137,7 +137,7 @@ public sealed class EncoderPyTorchParityTests
 
     private static JsonDocument Expected(string model, string precision)
     {
-        string file = Path.Combine(FixtureFolder(model), precision == "bf16" ? "expected-bf16.json" : "expected.json");
+        string file = Path.Combine(FixtureFolder(model), precision == "f32" ? "expected.json" : $"expected-{precision}.json");
         return JsonDocument.Parse(File.ReadAllBytes(file));
     }
 

@@ -3,8 +3,8 @@
 reference hidden states computed by an independent PyTorch forward pass written here with torch.nn modules.
 
 Run with Debian's interpreter (torch 1.13): /usr/bin/python3 make_encoder_fixtures.py
-Outputs (next to this script): encoder-<name>/{config.json, model.safetensors, bf16/model.safetensors},
-encoder-<name>/expected.json (f32 weights) and encoder-<name>/expected-bf16.json (bf16 weights widened to f32).
+Outputs (next to this script): encoder-<name>/{config.json, model.safetensors, bf16/model.safetensors, f16/model.safetensors},
+encoder-<name>/expected.json (f32 weights) and expected-{bf16,f16}.json (the narrow weights widened to f32).
 encoder-st/ is a sentence-transformers folder shaped like LaBSE's (modules.json: Transformer -> Pooling(cls) ->
 Dense(tanh, 2_Dense) -> Normalize) over the "bert" weights, with expected.json holding its sentence embeddings.
 """
@@ -204,17 +204,22 @@ def main():
                           {c["prefix"] + k: ("F32", v.shape, v.detach().numpy().astype("<f4").tobytes()) for k, v in weights.items()})
         with open(os.path.join(folder, "expected.json"), "w") as f:
             json.dump({"model": name, "batches": run(model, c, batches)}, f)
-        # bf16: store round-to-nearest bf16 weights, and compute the reference from exactly those values.
-        bf = {k: v.detach().to(torch.bfloat16) for k, v in weights.items()}
-        write_safetensors(os.path.join(folder, "bf16", "model.safetensors"),
-                          {c["prefix"] + k: ("BF16", v.shape, v.view(torch.int16).numpy().astype("<i2").tobytes()) for k, v in bf.items()})
-        with open(os.path.join(folder, "bf16", "config.json"), "w") as f:
-            json.dump(config, f, indent=2)
-        with torch.no_grad():
-            for k, v in weights.items():
-                v.copy_(bf[k].to(torch.float32))
-        with open(os.path.join(folder, "expected-bf16.json"), "w") as f:
-            json.dump({"model": name, "batches": run(model, c, batches)}, f)
+        # bf16 and f16: store round-to-nearest weights, and compute each reference from exactly those values.
+        for precision, torch_type, st_type, raw_type in [("bf16", torch.bfloat16, "BF16", torch.int16),
+                                                          ("f16", torch.float16, "F16", torch.int16)]:
+            narrow = {k: v.detach().to(torch_type) for k, v in model.named_weights().items()}
+            write_safetensors(os.path.join(folder, precision, "model.safetensors"),
+                              {c["prefix"] + k: (st_type, v.shape, v.view(raw_type).numpy().astype("<i2").tobytes()) for k, v in narrow.items()})
+            with open(os.path.join(folder, precision, "config.json"), "w") as f:
+                json.dump(config, f, indent=2)
+            widened = Encoder(c)
+            widened.load_state_dict(model.state_dict())
+            with torch.no_grad():
+                target = widened.named_weights()
+                for k, v in target.items():
+                    v.copy_(narrow[k].to(torch.float32))
+            with open(os.path.join(folder, f"expected-{precision}.json"), "w") as f:
+                json.dump({"model": name, "batches": run(widened, c, batches)}, f)
         print(f"wrote {folder}")
         if name == "bert":
             write_sentence_transformers(c, model, batches)
