@@ -116,7 +116,7 @@ internal sealed class AlignedText
     {
         var start = int.MaxValue;
         var end = int.MinValue;
-        // Spans are monotone except inside reordered combining sequences, so only the edges need a scan.
+        // Spans are not monotone inside reordered combining sequences or expanded characters: take min and max.
         for (var i = from; i < to; i++)
         {
             start = Math.Min(start, _starts[i]);

@@ -211,6 +211,80 @@ public sealed class Tokenizer : ITokenizer
     }
 
     /// <summary>
+    /// Tokenizes a pair of texts with the model's pair template (BERT: [CLS] A [SEP] B [SEP], B of type 1). Truncation to
+    /// <paramref name="maxLength"/> (≤ 0: none; default <see cref="MaxLength"/>) is longest-first: one token at a time from
+    /// the longer sequence, from the second on a tie. Offsets of B's tokens are spans of <paramref name="pair"/>, and its
+    /// word ids count from 0 again; the type ids tell the sequences apart.
+    /// </summary>
+    public TokenizedText Encode(string text, string pair, int maxLength = int.MinValue)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(pair);
+        var limit = maxLength == int.MinValue ? MaxLength : maxLength;
+        var ws = TokenizerWorkspace.Current;
+        var sink = ws.Sink;
+        sink.Clear();
+        EncodeSequence(text, ws);
+        var countA = sink.Count;
+        EncodeSequence(pair, ws);
+        var countB = sink.Count - countA;
+        var keepA = countA;
+        var keepB = countB;
+        var truncated = 0;
+        if (limit > 0)
+        {
+            var budget = Math.Max(0, limit - _template.PairAddedCount);
+            while (keepA + keepB > budget)
+            {
+                if (keepA > keepB)
+                {
+                    keepA--;
+                }
+                else
+                {
+                    keepB--;
+                }
+
+                truncated++;
+            }
+        }
+
+        var items = _template.Pair;
+        var count = keepA + keepB + _template.PairAddedCount;
+        var ids = new int[count];
+        var tokens = new string[count];
+        var types = new int[count];
+        var offsets = new TextSpan[count];
+        var words = new int[count];
+        var k = 0;
+        foreach (var item in items)
+        {
+            if (item.IsSpecial)
+            {
+                ids[k] = item.Special.Id;
+                tokens[k] = item.Special.Token;
+                types[k] = item.TypeId;
+                words[k] = -1;
+                k++;
+                continue;
+            }
+
+            var (from, keep) = item.Sequence == 0 ? (TruncateLeft ? countA - keepA : 0, keepA) : (countA + (TruncateLeft ? countB - keepB : 0), keepB);
+            for (var i = from; i < from + keep; i++, k++)
+            {
+                var id = sink.Ids[i];
+                ids[k] = id;
+                tokens[k] = IdToToken(id) ?? string.Empty;
+                types[k] = item.TypeId;
+                offsets[k] = new TextSpan(sink.Starts[i], sink.Ends[i]);
+                words[k] = sink.Words[i];
+            }
+        }
+
+        return new TokenizedText { Ids = ids, Tokens = tokens, TypeIds = types, Offsets = offsets, WordIds = words, TruncatedTokens = truncated };
+    }
+
+    /// <summary>
     /// Pads encodings to one length: the longest row (rounded up to a multiple of <paramref name="padToMultipleOf"/>),
     /// or <paramref name="fixedLength"/> when given (rows longer than it are an error: truncate when encoding instead).
     /// Padding goes on the right, or on the left when <paramref name="padLeft"/>; it uses <see cref="PadId"/> and type id

@@ -100,7 +100,7 @@ public static class TokenizerLoader
         }
 
         var model = new WordPieceModel(vocab, unk, "##", 100);
-        var template = new SingleTemplate([new SpecialPiece(cls, "[CLS]", 0)], 0, [new SpecialPiece(sep, "[SEP]", 0)]);
+        var template = BertTemplate(new SpecialPiece(cls, "[CLS]", 0), new SpecialPiece(sep, "[SEP]", 0));
         return new Tokenizer(new BertTextNormalizer(true, true, null, lowercase), new BertPreTokenizer(), model, template, added, maxLength, false, pad);
     }
 
@@ -180,6 +180,12 @@ public static class TokenizerLoader
             return null;
         }
     }
+
+    /// <summary>[CLS] A [SEP] for one sequence; [CLS] A [SEP] B [SEP] with B (and its [SEP]) of type 1 for a pair.</summary>
+    private static SingleTemplate BertTemplate(SpecialPiece cls, SpecialPiece sep) => new([cls], 0, [sep])
+    {
+        Pair = [TemplateItem.Of(cls, 0), TemplateItem.Seq(0, 0), TemplateItem.Of(sep, 0), TemplateItem.Seq(1, 1), TemplateItem.Of(sep, 1)],
+    };
 
     /// <summary>Reads the parts of a tokenizer.json document, naming the JSON path of any field at fault.</summary>
     private sealed class JsonReader(string? path)
@@ -508,7 +514,12 @@ public static class TokenizerLoader
                 {
                     var cls = ReadPair(Required(p, "cls", where + ".cls"), where + ".cls");
                     var sep = ReadPair(Required(p, "sep", where + ".sep"), where + ".sep");
-                    return new SingleTemplate([cls], 0, [sep]);
+                    return type == "BertProcessing" ? BertTemplate(cls, sep)
+                        : new SingleTemplate([cls], 0, [sep])
+                        {
+                            // RoBERTa-family models have a single token type: B keeps type 0.
+                            Pair = [TemplateItem.Of(cls, 0), TemplateItem.Seq(0, 0), TemplateItem.Of(sep, 0), TemplateItem.Of(sep, 0), TemplateItem.Seq(1, 0), TemplateItem.Of(sep, 0)],
+                        };
                 }
 
                 case "TemplateProcessing":
@@ -545,7 +556,39 @@ public static class TokenizerLoader
                         }
                     }
 
-                    return new SingleTemplate([.. prefix], sequenceType, [.. suffix]);
+                    var pairItems = new List<TemplateItem>();
+                    if (p.TryGetProperty("pair", out var pairElement) && pairElement.ValueKind == JsonValueKind.Array && pairElement.GetArrayLength() > 0)
+                    {
+                        var j = 0;
+                        foreach (var item in pairElement.EnumerateArray())
+                        {
+                            var at = $"{where}.pair[{j++}]";
+                            Expect(item, JsonValueKind.Object, at);
+                            if (item.TryGetProperty("Sequence", out var seq))
+                            {
+                                var id = Str(Required(seq, "id", at + ".Sequence.id"), at + ".Sequence.id");
+                                var typeId = seq.TryGetProperty("type_id", out var ti) ? Int(ti, at + ".Sequence.type_id") : 0;
+                                pairItems.Add(TemplateItem.Seq(id switch { "A" => 0, "B" => 1, _ => throw Error(at + ".Sequence.id", $"'{id}' is neither A nor B") }, typeId));
+                            }
+                            else if (item.TryGetProperty("SpecialToken", out var sp))
+                            {
+                                var name = Str(Required(sp, "id", at + ".SpecialToken.id"), at + ".SpecialToken.id");
+                                var typeId = sp.TryGetProperty("type_id", out var ti) ? Int(ti, at + ".SpecialToken.type_id") : 0;
+                                foreach (var piece in ResolveSpecial(name, specials, at, model, added))
+                                {
+                                    pairItems.Add(TemplateItem.Of(piece, typeId));
+                                }
+                            }
+                            else
+                            {
+                                throw Error(at, "expected {\"Sequence\": ...} or {\"SpecialToken\": ...}");
+                            }
+                        }
+                    }
+
+                    return pairItems.Count > 0
+                        ? new SingleTemplate([.. prefix], sequenceType, [.. suffix]) { Pair = [.. pairItems] }
+                        : new SingleTemplate([.. prefix], sequenceType, [.. suffix]);
                 }
 
                 case "Sequence":

@@ -67,7 +67,7 @@ public sealed class ComponentParityTests
             .ToList();
         Assert.That(inputs, Has.Count.GreaterThan(150));
         var input = Path.Combine(_dir, "input.jsonl");
-        File.WriteAllLines(input, inputs.Select(JsonString));
+        File.WriteAllLines(input, inputs.Select(JsonText.Quote));
 
         var tokenizer = TokenizerLoader.FromFile(tokenizerPath);
         var peer = PeerTokenizer.Run(tokenizerPath, input, jsonStrings: true);
@@ -83,28 +83,5 @@ public sealed class ComponentParityTests
         }
 
         Assert.That(failures, Is.Empty, string.Join("\n", failures));
-    }
-
-    private static string JsonString(string s)
-    {
-        // Escape every non-ASCII unit so that lone surrogates survive the trip to the peer.
-        var sb = new System.Text.StringBuilder("\"");
-        foreach (var c in s)
-        {
-            if (c is '"' or '\\')
-            {
-                sb.Append('\\').Append(c);
-            }
-            else if (c < 0x20 || c >= 0x7F)
-            {
-                sb.Append($"\\u{(int)c:x4}");
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-
-        return sb.Append('"').ToString();
     }
 }

@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace NativeAlign.Tests.Tokenizers;
 
 /// <summary>One line as the peer tokenized it.</summary>
-internal sealed record PeerEncoding(int[] Ids, string[] Tokens, string[] Words);
+internal sealed record PeerEncoding(int[] Ids, string[] Tokens, string[] Words, int[]? TypeIds);
 
 /// <summary>Locates the repository, the shared data and the peers; runs the peer tokenizer script.</summary>
 internal static class TestPaths
@@ -50,7 +50,7 @@ internal static class TestPaths
 internal static class PeerTokenizer
 {
     /// <summary>Runs perf/peers/tokenize.mjs on <paramref name="input"/>; ignores the test only when node itself is absent.</summary>
-    public static List<PeerEncoding> Run(string tokenizerJson, string input, bool jsonStrings)
+    public static List<PeerEncoding> Run(string tokenizerJson, string input, bool jsonStrings, bool pairs = false)
     {
         var node = FindOnPath("node");
         if (node is null)
@@ -74,7 +74,11 @@ internal static class PeerTokenizer
         psi.ArgumentList.Add(Path.Combine(TestPaths.PeersDir, "tokenize.mjs"));
         psi.ArgumentList.Add(tokenizerJson);
         psi.ArgumentList.Add(input);
-        if (jsonStrings)
+        if (pairs)
+        {
+            psi.ArgumentList.Add("--pairs");
+        }
+        else if (jsonStrings)
         {
             psi.ArgumentList.Add("--strings");
         }
@@ -99,7 +103,8 @@ internal static class PeerTokenizer
         return new PeerEncoding(
             root.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray(),
             root.GetProperty("tokens").EnumerateArray().Select(e => JsonText.Unescape(e.GetRawText())).ToArray(),
-            root.GetProperty("words").EnumerateArray().Select(e => JsonText.Unescape(e.GetRawText())).ToArray());
+            root.GetProperty("words").EnumerateArray().Select(e => JsonText.Unescape(e.GetRawText())).ToArray(),
+            root.TryGetProperty("type_ids", out var types) && types.ValueKind == JsonValueKind.Array ? types.EnumerateArray().Select(e => e.GetInt32()).ToArray() : null);
     }
 
     private static string? FindOnPath(string name) =>
@@ -139,6 +144,29 @@ internal static class JsonText
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>A JSON string literal with every non-ASCII unit escaped, so that lone surrogates survive.</summary>
+    public static string Quote(string s)
+    {
+        var sb = new System.Text.StringBuilder("\"");
+        foreach (var c in s)
+        {
+            if (c is '"' or '\\')
+            {
+                sb.Append('\\').Append(c);
+            }
+            else if (c < 0x20 || c >= 0x7F)
+            {
+                sb.Append($"\\u{(int)c:x4}");
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+
+        return sb.Append('"').ToString();
     }
 
     /// <summary>Reads a file whose lines are JSON strings.</summary>
