@@ -78,10 +78,12 @@ public class GemmF32Tests
         GemmKernelPath path = RequirePath(pathName);
         double worst = 0;
 
-        // KC = 256 (depth blocks), MC = 240 (row blocks), NC = 2048 (column blocks); row and column thread splits.
+        // Depth blocks of at most KC = 384 (equal, multiples of 32), row blocks of MC = 240, column blocks of NC = 2048
+        // (per-thread schedule); every thread split; single and several depth blocks with a short last one.
         (int M, int N, int K)[] shapes =
         [
-            (13, 35, 255), (13, 35, 256), (13, 35, 257), (9, 40, 513), (7, 33, 769),
+            (13, 35, 255), (13, 35, 256), (13, 35, 257), (13, 35, 383), (13, 35, 384), (13, 35, 385), (9, 40, 513),
+            (7, 33, 769), (5, 17, 1153),
             (239, 37, 41), (240, 37, 41), (241, 37, 41), (481, 19, 300),
             (3, 2047, 17), (3, 2048, 17), (5, 2049, 19), (2, 4100, 9),
             (300, 70, 260), (70, 300, 260), (250, 250, 520),
