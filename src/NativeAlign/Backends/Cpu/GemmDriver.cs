@@ -175,8 +175,16 @@ internal static unsafe class GemmDriver
     /// <summary>Rows of a packed A block (rounded to MR): 240×256×4 = 240 KiB sits well inside a 1 MiB L2 next to B traffic.</summary>
     internal const int MC = 240;
 
-    /// <summary>Columns of a packed B block: KC×NC×4 = 2 MiB per thread at most, streamed from L3 once per A block.</summary>
-    internal const int NC = 2048;
+    /// <summary>Columns of a packed B block in the per-thread schedule: KC×NC×4 = 768 KiB, so it stays in L2 while every A block uses it.</summary>
+    internal const int NC = 512;
+
+    /// <summary>
+    /// Fewer rows than this take the per-thread schedule: with few rows, packing all of B up front and reading it back
+    /// from L3 costs more than packing L2-sized blocks that are consumed at once (measured: ~1.2–1.4× more work done
+    /// per CPU-second at M = 128). From here on both do the same work per CPU-second and the shared schedule balances
+    /// better when the OS takes a core away. Settable for tests.
+    /// </summary>
+    internal static int SharedScheduleMinRows { get; set; } = 1024;
 
     /// <summary>Largest op(B) packed whole (64 MiB); bigger ones fall back to per-thread blocks so memory stays bounded.</summary>
     /// <remarks>Settable so that tests can push small problems through the per-thread schedule.</remarks>
@@ -218,7 +226,7 @@ internal static unsafe class GemmDriver
             threads = 1;
         }
 
-        if (packWholeB && (long)k * (n + TKernel.NR) <= MaxSharedPackedFloats)
+        if (packWholeB && m >= SharedScheduleMinRows && (long)k * (n + TKernel.NR) <= MaxSharedPackedFloats)
         {
             RunSharedB<TKernel, TPacker>(path, m, n, k, a, lda, packer, c, ldc, epilogue, threads);
             return;
@@ -306,14 +314,20 @@ internal static unsafe class GemmDriver
         int depthStep = DepthStep(k);
         int depthBlocks = (k + depthStep - 1) / depthStep;
 
-        // About two tasks per thread, cut along rows first (A is then packed exactly once; row blocks never exceed MC so
-        // the packed A block stays in L2), along columns only when there are too few MR-row slivers.
+        // Row blocks of at most MC rows (the packed A block stays in L2), as many as a multiple of the thread count so
+        // the last round of tasks is even, with MR-row slivers dealt out evenly. Few rows (M <= MC) are split by columns
+        // instead: every task then reuses each B micro-panel across all of its rows, at the price of packing A once
+        // per column range. About two tasks per thread overall.
         int rowSlivers = (m + mr - 1) / mr;
         int targetTasks = threads == 1 ? 1 : threads * 2;
-        int rowBlocks = Math.Min(rowSlivers, Math.Max((m + MC - 1) / MC, targetTasks));
+        int rowBlocks = (m + MC - 1) / MC;
+        if (rowBlocks > 1)
+        {
+            rowBlocks = Math.Min(rowSlivers, (rowBlocks + threads - 1) / threads * threads);
+        }
+
         int colRanges = Math.Clamp((targetTasks + rowBlocks - 1) / rowBlocks, 1, panels);
-        int mcTask = ((((m + rowBlocks - 1) / rowBlocks) + mr - 1) / mr) * mr;
-        rowBlocks = (m + mcTask - 1) / mcTask;
+        int mcTask = ((rowSlivers + rowBlocks - 1) / rowBlocks) * mr;
         int tasks = rowBlocks * colRanges;
 
         float[] bBuffer = ArrayPool<float>.Shared.Rent((k * nPadded) + 16);
@@ -412,7 +426,9 @@ internal static unsafe class GemmDriver
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int rb = task / job.ColRanges, cr = task % job.ColRanges;
-        int row0 = rb * job.McTask, mc = Math.Min(job.McTask, job.M - row0);
+        int slivers = (job.M + mr - 1) / mr;
+        int row0 = slivers * rb / job.RowBlocks * mr;
+        int mc = Math.Min(job.M, slivers * (rb + 1) / job.RowBlocks * mr) - row0;
         int p0 = job.Panels * cr / job.ColRanges, p1 = job.Panels * (cr + 1) / job.ColRanges;
         int col0 = p0 * nr, nc = Math.Min(job.N, p1 * nr) - col0;
         if (mc <= 0 || nc <= 0)
