@@ -47,10 +47,20 @@ public abstract class GemmF32BenchmarkBase : IFlopCounted
 [Config(typeof(GemmBenchmarkConfig))]
 public class GemmF32PeerShapes : GemmF32BenchmarkBase
 {
-    [Params(
-        "128x384x384", "128x1536x384", "128x384x1536", "128x768x768", "128x3072x768", "128x768x3072",
-        "512x384x384", "512x1536x384", "512x384x1536", "512x768x768", "512x3072x768", "512x768x3072",
-        "2048x384x384", "2048x1536x384", "2048x384x1536", "2048x768x768", "2048x3072x768", "2048x768x3072")]
+    /// <summary>All 18 shapes, or those listed (comma-separated) in GEMM_SHAPES so a script can interleave with the peer.</summary>
+    public static IEnumerable<string> Shapes()
+    {
+        string[] all =
+        [
+            "128x384x384", "128x1536x384", "128x384x1536", "128x768x768", "128x3072x768", "128x768x3072",
+            "512x384x384", "512x1536x384", "512x384x1536", "512x768x768", "512x3072x768", "512x768x3072",
+            "2048x384x384", "2048x1536x384", "2048x384x1536", "2048x768x768", "2048x3072x768", "2048x768x3072",
+        ];
+        string? only = Environment.GetEnvironmentVariable("GEMM_SHAPES");
+        return string.IsNullOrWhiteSpace(only) ? all : only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    [ParamsSource(nameof(Shapes))]
     public override string Shape { get; set; } = "128x384x384";
 
     [Benchmark]

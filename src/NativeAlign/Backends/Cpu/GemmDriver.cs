@@ -157,14 +157,34 @@ internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IG
 /// </summary>
 internal static unsafe class GemmDriver
 {
-    /// <summary>Depth of a packed block: a 12×32 tile reads KC·(12+32)·4 bytes per call; KC=256 keeps the B micro-panel at 32 KiB (L1).</summary>
-    internal const int KC = 256;
+    /// <summary>
+    /// Largest depth of a packed block. K is cut into equal blocks of at most KC (multiples of 32, see
+    /// <see cref="DepthStep"/>), so K = 384 is one block rather than 256 + 128 and C is read back once less.
+    /// A 12×32 tile then streams at most 384·32·4 = 48 KiB of B panel and 18 KiB of A sliver per call.
+    /// </summary>
+    internal const int KC = 384;
+
+    /// <summary>The depth of every packed block but the last for a product of depth <paramref name="k"/>.</summary>
+    /// <remarks>A multiple of 32 so that block starts are even and 16-column 4-bit chunks never straddle a quantisation block.</remarks>
+    internal static int DepthStep(int k)
+    {
+        int blocks = Math.Max(1, (k + KC - 1) / KC);
+        return Math.Min(KC, (((k + blocks - 1) / blocks) + 31) / 32 * 32);
+    }
 
     /// <summary>Rows of a packed A block (rounded to MR): 240×256×4 = 240 KiB sits well inside a 1 MiB L2 next to B traffic.</summary>
     internal const int MC = 240;
 
-    /// <summary>Columns of a packed B block: KC×NC×4 = 2 MiB per thread at most, streamed from L3 once per A block.</summary>
-    internal const int NC = 2048;
+    /// <summary>Columns of a packed B block in the per-thread schedule: KC×NC×4 = 768 KiB, so it stays in L2 while every A block uses it.</summary>
+    internal const int NC = 512;
+
+    /// <summary>
+    /// Fewer rows than this take the per-thread schedule: with few rows, packing all of B up front and reading it back
+    /// from L3 costs more than packing L2-sized blocks that are consumed at once (measured: ~1.2–1.4× more work done
+    /// per CPU-second at M = 128). From here on both do the same work per CPU-second and the shared schedule balances
+    /// better when the OS takes a core away. Settable for tests.
+    /// </summary>
+    internal static int SharedScheduleMinRows { get; set; } = 1024;
 
     /// <summary>Largest op(B) packed whole (64 MiB); bigger ones fall back to per-thread blocks so memory stays bounded.</summary>
     /// <remarks>Settable so that tests can push small problems through the per-thread schedule.</remarks>
@@ -206,7 +226,7 @@ internal static unsafe class GemmDriver
             threads = 1;
         }
 
-        if (packWholeB && (long)k * (n + TKernel.NR) <= MaxSharedPackedFloats)
+        if (packWholeB && m >= SharedScheduleMinRows && (long)k * (n + TKernel.NR) <= MaxSharedPackedFloats)
         {
             RunSharedB<TKernel, TPacker>(path, m, n, k, a, lda, packer, c, ldc, epilogue, threads);
             return;
@@ -291,16 +311,23 @@ internal static unsafe class GemmDriver
         int mr = TKernel.MR, nr = TKernel.NR;
         int panels = (n + nr - 1) / nr;
         int nPadded = panels * nr;
-        int depthBlocks = (k + KC - 1) / KC;
+        int depthStep = DepthStep(k);
+        int depthBlocks = (k + depthStep - 1) / depthStep;
 
-        // About two tasks per thread, cut along rows first (A is then packed exactly once; row blocks never exceed MC so
-        // the packed A block stays in L2), along columns only when there are too few MR-row slivers.
+        // Row blocks of at most MC rows (the packed A block stays in L2), as many as a multiple of the thread count so
+        // the last round of tasks is even, with MR-row slivers dealt out evenly. Few rows (M <= MC) are split by columns
+        // instead: every task then reuses each B micro-panel across all of its rows, at the price of packing A once
+        // per column range. About two tasks per thread overall.
         int rowSlivers = (m + mr - 1) / mr;
         int targetTasks = threads == 1 ? 1 : threads * 2;
-        int rowBlocks = Math.Min(rowSlivers, Math.Max((m + MC - 1) / MC, targetTasks));
+        int rowBlocks = (m + MC - 1) / MC;
+        if (rowBlocks > 1)
+        {
+            rowBlocks = Math.Min(rowSlivers, (rowBlocks + threads - 1) / threads * threads);
+        }
+
         int colRanges = Math.Clamp((targetTasks + rowBlocks - 1) / rowBlocks, 1, panels);
-        int mcTask = ((((m + rowBlocks - 1) / rowBlocks) + mr - 1) / mr) * mr;
-        rowBlocks = (m + mcTask - 1) / mcTask;
+        int mcTask = ((rowSlivers + rowBlocks - 1) / rowBlocks) * mr;
         int tasks = rowBlocks * colRanges;
 
         float[] bBuffer = ArrayPool<float>.Shared.Rent((k * nPadded) + 16);
@@ -310,38 +337,55 @@ internal static unsafe class GemmDriver
             {
                 var job = new SharedJob<TPacker>(path, m, n, k, a, lda, packer, c, ldc, epilogue, AlignTo64(bRaw), nPadded, mcTask, rowBlocks, colRanges, panels);
 
-                // Phase 1: pack op(B) in (depth block × panel group) pieces.
+                // Phase 1 packs op(B) in (depth block × panel group) pieces, phase 2 computes the tasks. Both are claimed
+                // from shared counters inside a single fork/join: a thread that starts late (or never, on a loaded
+                // machine) just finds less left to claim, and the only wait is for pieces already being packed.
                 int panelGroups = Math.Max(1, Math.Min(panels, threads * 2));
-                int packPieces = depthBlocks * panelGroups;
-                if (threads == 1 || packPieces == 1)
+                var schedule = new SharedSchedule(depthBlocks * panelGroups, tasks);
+                if (threads == 1)
                 {
-                    for (int piece = 0; piece < packPieces; piece++)
-                    {
-                        PackPiece(in job, piece, panelGroups);
-                    }
+                    Work<TKernel, TPacker>(in job, schedule, panelGroups);
                 }
                 else
                 {
-                    Parallel.For(0, packPieces, new ParallelOptions { MaxDegreeOfParallelism = threads }, piece => PackPiece(in job, piece, panelGroups));
-                }
-
-                // Phase 2: the products.
-                if (threads == 1 || tasks == 1)
-                {
-                    for (int task = 0; task < tasks; task++)
-                    {
-                        ComputeTask<TKernel, TPacker>(in job, task);
-                    }
-                }
-                else
-                {
-                    Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = threads }, task => ComputeTask<TKernel, TPacker>(in job, task));
+                    Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => Work<TKernel, TPacker>(in job, schedule, panelGroups));
                 }
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(bBuffer);
+        }
+    }
+
+    /// <summary>Claim counters of one shared-B GEMM.</summary>
+    private sealed class SharedSchedule(int pieces, int tasks)
+    {
+        public readonly int Pieces = pieces, Tasks = tasks;
+        public int NextPiece, PackedPieces, NextTask;
+    }
+
+    private static void Work<TKernel, TPacker>(in SharedJob<TPacker> job, SharedSchedule schedule, int panelGroups)
+        where TKernel : IGemmMicroKernel
+        where TPacker : struct, IGemmPanelPacker
+    {
+        int piece;
+        while ((piece = Interlocked.Increment(ref schedule.NextPiece) - 1) < schedule.Pieces)
+        {
+            PackPiece(in job, piece, panelGroups);
+            Interlocked.Increment(ref schedule.PackedPieces);
+        }
+
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref schedule.PackedPieces) < schedule.Pieces)
+        {
+            spin.SpinOnce();
+        }
+
+        int task;
+        while ((task = Interlocked.Increment(ref schedule.NextTask) - 1) < schedule.Tasks)
+        {
+            ComputeTask<TKernel, TPacker>(in job, task);
         }
     }
 
@@ -363,7 +407,8 @@ internal static unsafe class GemmDriver
         where TPacker : struct, IGemmPanelPacker
     {
         int q = piece / panelGroups, g = piece % panelGroups;
-        int pc = q * KC, kc = Math.Min(KC, job.K - pc);
+        int step = DepthStep(job.K);
+        int pc = q * step, kc = Math.Min(step, job.K - pc);
         int p0 = job.Panels * g / panelGroups, p1 = job.Panels * (g + 1) / panelGroups;
         if (p1 <= p0)
         {
@@ -381,7 +426,9 @@ internal static unsafe class GemmDriver
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int rb = task / job.ColRanges, cr = task % job.ColRanges;
-        int row0 = rb * job.McTask, mc = Math.Min(job.McTask, job.M - row0);
+        int slivers = (job.M + mr - 1) / mr;
+        int row0 = slivers * rb / job.RowBlocks * mr;
+        int mc = Math.Min(job.M, slivers * (rb + 1) / job.RowBlocks * mr) - row0;
         int p0 = job.Panels * cr / job.ColRanges, p1 = job.Panels * (cr + 1) / job.ColRanges;
         int col0 = p0 * nr, nc = Math.Min(job.N, p1 * nr) - col0;
         if (mc <= 0 || nc <= 0)
@@ -398,9 +445,10 @@ internal static unsafe class GemmDriver
                 float* pa = AlignTo64(aRaw);
                 float* scratch = AlignTo64(tile);
                 GemmEpilogueArgs ep = job.Epilogue;
-                for (int pc = 0; pc < job.K; pc += KC)
+                int step = DepthStep(job.K);
+                for (int pc = 0; pc < job.K; pc += step)
                 {
-                    int kc = Math.Min(KC, job.K - pc);
+                    int kc = Math.Min(step, job.K - pc);
                     bool last = pc + kc == job.K;
                     bool accumulate = pc != 0 || ep.AccumulateIntoC;
                     PackA(job.A + (row0 * job.Lda) + pc, job.Lda, mc, kc, mr, pa);
@@ -455,9 +503,10 @@ internal static unsafe class GemmDriver
                 for (int jc = col0; jc < col1; jc += ncMax)
                 {
                     int nc = Math.Min(ncMax, col1 - jc);
-                    for (int pc = 0; pc < job.K; pc += KC)
+                    int step = DepthStep(job.K);
+                    for (int pc = 0; pc < job.K; pc += step)
                     {
-                        int kc = Math.Min(KC, job.K - pc);
+                        int kc = Math.Min(step, job.K - pc);
                         bool first = pc == 0, last = pc + kc == job.K;
                         bool accumulate = !first || ep.AccumulateIntoC;
                         job.Packer.Pack(jc, nc, pc, kc, nr, pb);

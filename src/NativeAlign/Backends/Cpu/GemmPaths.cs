@@ -23,14 +23,15 @@ internal enum GemmKernelPath
 internal static class GemmPaths
 {
     /// <summary>
-    /// Whether <paramref name="path"/> runs at hardware speed here. Vector512 is forced-runnable whenever AVX-512F exists,
-    /// even where the runtime prefers 256-bit vectors by default, so that the two can be measured against each other.
+    /// Whether <paramref name="path"/> runs at hardware speed here. Vector512 is runnable whenever AVX-512F exists, even
+    /// where the runtime prefers 256-bit vectors by default (Vector512.IsHardwareAccelerated false, e.g. on CPUs that
+    /// down-clock under AVX-512), so that the two can be measured against each other; Auto follows the runtime's preference.
     /// </summary>
     public static bool IsSupported(GemmKernelPath path) => path switch
     {
         GemmKernelPath.Auto or GemmKernelPath.Scalar => true,
         GemmKernelPath.Vector256 => Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported,
-        GemmKernelPath.Vector512 => Avx512F.IsSupported && Vector512.IsHardwareAccelerated,
+        GemmKernelPath.Vector512 => Avx512F.IsSupported,
         _ => false,
     };
 
@@ -39,7 +40,7 @@ internal static class GemmPaths
     {
         if (requested == GemmKernelPath.Auto)
         {
-            return IsSupported(GemmKernelPath.Vector512) ? GemmKernelPath.Vector512
+            return Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? GemmKernelPath.Vector512
                 : IsSupported(GemmKernelPath.Vector256) ? GemmKernelPath.Vector256
                 : GemmKernelPath.Scalar;
         }

@@ -542,7 +542,7 @@ internal readonly unsafe struct GemmQ4Packer(Q4View w) : IGemmPanelPacker
         }
     }
 
-    /// <summary>W[row, k0 .. k0+kc) in natural order; k0 is even (a multiple of KC), so 16-column chunks are 8 whole bytes in one block.</summary>
+    /// <summary>W[row, k0 .. k0+kc) in natural order; k0 is a multiple of 32 (see GemmDriver.DepthStep), so 16-column chunks are 8 whole bytes in one block.</summary>
     private void DecodeRow(int row, int k0, int kc, float* output)
     {
         byte* bytes = w.RowBytes(row);

@@ -78,12 +78,14 @@ public class GemmF32Tests
         GemmKernelPath path = RequirePath(pathName);
         double worst = 0;
 
-        // KC = 256 (depth blocks), MC = 240 (row blocks), NC = 2048 (column blocks); row and column thread splits.
+        // Depth blocks of at most KC = 384 (equal, multiples of 32), row blocks of MC = 240, column blocks of NC = 512
+        // (per-thread schedule, M < 1024), the shared-B schedule (M >= 1024); every thread split; a short last depth block.
         (int M, int N, int K)[] shapes =
         [
-            (13, 35, 255), (13, 35, 256), (13, 35, 257), (9, 40, 513), (7, 33, 769),
+            (13, 35, 255), (13, 35, 256), (13, 35, 257), (13, 35, 383), (13, 35, 384), (13, 35, 385), (9, 40, 513),
+            (7, 33, 769), (5, 17, 1153),
             (239, 37, 41), (240, 37, 41), (241, 37, 41), (481, 19, 300),
-            (3, 2047, 17), (3, 2048, 17), (5, 2049, 19), (2, 4100, 9),
+            (3, 511, 17), (3, 512, 17), (5, 513, 19), (4, 1025, 33), (3, 2049, 19), (2, 4100, 9), (1030, 40, 50), (1200, 70, 390),
             (300, 70, 260), (70, 300, 260), (250, 250, 520),
         ];
         foreach ((int m, int n, int k) in shapes)
@@ -98,16 +100,26 @@ public class GemmF32Tests
     }
 
     [TestCaseSource(nameof(PathsAndLayouts))]
-    public void PerThreadScheduleForBHugeMatrices(string pathName, bool transposeB)
+    public void BothSchedulesOnTheirRarerShapes(string pathName, bool transposeB)
     {
-        // Operands too large to pack whole take the per-thread blocked schedule; force it on small shapes.
+        // The default sends few rows to the per-thread schedule and many rows to the shared-B one; force each onto the
+        // other's shapes (and the per-thread one is also the fallback for a B too large to pack whole).
         GemmKernelPath path = RequirePath(pathName);
-        long saved = GemmDriver.MaxSharedPackedFloats;
-        GemmDriver.MaxSharedPackedFloats = 0;
+        RunWithSchedule(path, transposeB, sharedMinRows: 0, maxSharedFloats: 1L << 24);
+        RunWithSchedule(path, transposeB, sharedMinRows: int.MaxValue, maxSharedFloats: 0);
+    }
+
+    private static void RunWithSchedule(GemmKernelPath path, bool transposeB, int sharedMinRows, long maxSharedFloats)
+    {
+        long savedFloats = GemmDriver.MaxSharedPackedFloats;
+        int savedRows = GemmDriver.SharedScheduleMinRows;
+        GemmDriver.MaxSharedPackedFloats = maxSharedFloats;
+        GemmDriver.SharedScheduleMinRows = sharedMinRows;
         try
         {
             double worst = 0;
-            (int M, int N, int K)[] shapes = [(1, 1, 1), (13, 35, 257), (241, 37, 41), (3, 2049, 19), (300, 70, 260), (70, 300, 260)];
+            (int M, int N, int K)[] shapes =
+                [(1, 1, 1), (13, 35, 257), (241, 37, 41), (3, 2049, 19), (300, 70, 260), (70, 300, 260), (481, 33, 385), (1100, 45, 70)];
             foreach ((int m, int n, int k) in shapes)
             {
                 foreach (int threads in new[] { 1, 2 })
@@ -117,11 +129,12 @@ public class GemmF32Tests
                 }
             }
 
-            TestContext.Out.WriteLine($"worst NMSE {worst:E2}");
+            TestContext.Out.WriteLine($"shared from {sharedMinRows} rows: worst NMSE {worst:E2}");
         }
         finally
         {
-            GemmDriver.MaxSharedPackedFloats = saved;
+            GemmDriver.MaxSharedPackedFloats = savedFloats;
+            GemmDriver.SharedScheduleMinRows = savedRows;
         }
     }
 
