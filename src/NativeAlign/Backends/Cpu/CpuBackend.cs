@@ -19,6 +19,12 @@ public sealed class CpuBackend : IComputeBackend
     // Rows per parallel work item for row-wise ops; small enough to balance, large enough to amortise scheduling.
     private const int RowsPerTask = 32;
 
+    // Below this many multiply-adds (QKᵀ and ×V together, all heads) attention stays on the calling thread.
+    private const long SerialAttentionWork = 1L << 19;
+
+    // Head sizes up to this keep the attention accumulator on the stack.
+    private const int MaxStackHead = 256;
+
     /// <inheritdoc />
     public string Name => BackendName;
 
@@ -205,73 +211,102 @@ public sealed class CpuBackend : IComputeBackend
         var vs = Host(v);
         var o = Host(output);
         int[] lens = lengths.ToArray();
-        int t = shape.SequenceLength, d = shape.HeadSize, width = shape.Heads * d;
+        int d = shape.HeadSize;
         float scale = 1 / MathF.Sqrt(d);
-        Parallel.For(0, shape.Batch * shape.Heads, task =>
+        long work = 0;
+        foreach (int len in lens)
         {
-            int b = task / shape.Heads, h = task % shape.Heads, len = lens[b];
-            Span<float> scores = stackalloc float[KeyBlock];
-            var acc = ArrayPool<float>.Shared.Rent(d);
-            try
+            work += (long)len * len;
+        }
+
+        // A single short sentence is a few hundred thousand multiply-adds over all heads, less than waking a second
+        // thread costs on a busy machine: run it on the calling thread.
+        work *= 2L * shape.Heads * d;
+        if (work < SerialAttentionWork)
+        {
+            for (int task = 0; task < shape.Batch * shape.Heads; task++)
             {
-                var qm = qs.Span;
-                var km = ks.Span;
-                var vm = vs.Span;
-                var om = o.Span;
-                for (int i = 0; i < t; i++)
+                AttendHead(qs, ks, vs, o, shape, lens[task / shape.Heads], task / shape.Heads, task % shape.Heads, scale);
+            }
+
+            return;
+        }
+
+        Parallel.For(0, shape.Batch * shape.Heads, task =>
+            AttendHead(qs, ks, vs, o, shape, lens[task / shape.Heads], task / shape.Heads, task % shape.Heads, scale));
+    }
+
+    /// <summary>Fused attention of one head of one sequence: QKᵀ, padding mask, online softmax and ×V, row by row.</summary>
+    private static void AttendHead(HostMatrix qs, HostMatrix ks, HostMatrix vs, HostMatrix o, AttentionShape shape, int len, int b, int h, float scale)
+    {
+        int t = shape.SequenceLength, d = shape.HeadSize, width = shape.Heads * d;
+        Span<float> scores = stackalloc float[KeyBlock];
+
+        // Head sizes are 32…128 in practice: the accumulator lives on the stack, no pool round trip per task.
+        float[]? rented = d > MaxStackHead ? ArrayPool<float>.Shared.Rent(d) : null;
+        Span<float> accRow = rented is null ? stackalloc float[MaxStackHead] : rented;
+        accRow = accRow[..d];
+        try
+        {
+            var qm = qs.Span;
+            var km = ks.Span;
+            var vm = vs.Span;
+            var om = o.Span;
+            for (int i = 0; i < t; i++)
+            {
+                var outRow = om.Slice(((b * t) + i) * width + (h * d), d);
+                if (i >= len)
                 {
-                    var outRow = om.Slice(((b * t) + i) * width + (h * d), d);
-                    if (i >= len)
+                    outRow.Clear();
+                    continue;
+                }
+
+                var qRow = qm.Slice(((b * t) + i) * width + (h * d), d);
+                accRow.Clear();
+                float runningMax = float.NegativeInfinity, runningSum = 0;
+
+                // Online softmax: each key block rescales what was accumulated so far by exp(oldMax − newMax).
+                for (int j0 = 0; j0 < len; j0 += KeyBlock)
+                {
+                    int count = Math.Min(KeyBlock, len - j0);
+                    var s = scores[..count];
+                    for (int j = 0; j < count; j++)
                     {
-                        outRow.Clear();
-                        continue;
+                        s[j] = CpuKernels.Dot(qRow, km.Slice(((b * t) + j0 + j) * width + (h * d), d)) * scale;
                     }
 
-                    var qRow = qm.Slice(((b * t) + i) * width + (h * d), d);
-                    var accRow = acc.AsSpan(0, d);
-                    accRow.Clear();
-                    float runningMax = float.NegativeInfinity, runningSum = 0;
-
-                    // Online softmax: each key block rescales what was accumulated so far by exp(oldMax − newMax).
-                    for (int j0 = 0; j0 < len; j0 += KeyBlock)
+                    float blockMax = CpuKernels.Max(s);
+                    float newMax = float.IsNaN(blockMax) ? float.NaN : Math.Max(runningMax, blockMax);
+                    if (runningSum != 0)
                     {
-                        int count = Math.Min(KeyBlock, len - j0);
-                        var s = scores[..count];
-                        for (int j = 0; j < count; j++)
-                        {
-                            s[j] = CpuKernels.Dot(qRow, km.Slice(((b * t) + j0 + j) * width + (h * d), d)) * scale;
-                        }
-
-                        float blockMax = CpuKernels.Max(s);
-                        float newMax = float.IsNaN(blockMax) ? float.NaN : Math.Max(runningMax, blockMax);
-                        if (runningSum != 0)
-                        {
-                            float correction = MathF.Exp(runningMax - newMax);
-                            runningSum *= correction;
-                            CpuKernels.Scale(accRow, correction);
-                        }
-
-                        runningSum += CpuKernels.ExpShifted(s, newMax, s);
-                        for (int j = 0; j < count; j++)
-                        {
-                            CpuKernels.Axpy(s[j], vm.Slice(((b * t) + j0 + j) * width + (h * d), d), accRow);
-                        }
-
-                        runningMax = newMax;
+                        float correction = MathF.Exp(runningMax - newMax);
+                        runningSum *= correction;
+                        CpuKernels.Scale(accRow, correction);
                     }
 
-                    float inv = 1 / runningSum;
-                    for (int c = 0; c < d; c++)
+                    runningSum += CpuKernels.ExpShifted(s, newMax, s);
+                    for (int j = 0; j < count; j++)
                     {
-                        outRow[c] = accRow[c] * inv;
+                        CpuKernels.Axpy(s[j], vm.Slice(((b * t) + j0 + j) * width + (h * d), d), accRow);
                     }
+
+                    runningMax = newMax;
+                }
+
+                float inv = 1 / runningSum;
+                for (int c = 0; c < d; c++)
+                {
+                    outRow[c] = accRow[c] * inv;
                 }
             }
-            finally
+        }
+        finally
+        {
+            if (rented is not null)
             {
-                ArrayPool<float>.Shared.Return(acc);
+                ArrayPool<float>.Shared.Return(rented);
             }
-        });
+        }
     }
 
     /// <inheritdoc />
