@@ -34,8 +34,10 @@ if [ "${NATIVEALIGN_SKIP_AOT:-0}" != 1 ]; then
       python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["nativeAot"] and r["accelerated"]["vector512"] else 1)' "$results/aot-info.json"
     check "AOT binary lists the OpenCL device clinfo lists" \
       python3 scripts/check-opencl-devices.py "$results/aot-info.json"
+    check "AOT binary runs the C# kernels on OpenCL device 0 within their float64 error bounds" \
+      "$aot/nativealign" kernels check
   else
-    extra_failed=$((extra_failed + 2)); echo "smoke: FAIL AOT binary missing"
+    extra_failed=$((extra_failed + 3)); echo "smoke: FAIL AOT binary missing"
   fi
 fi
 

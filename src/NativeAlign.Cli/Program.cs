@@ -6,6 +6,8 @@ var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingu
 {
     InfoCommand.Create(),
     TokenizeCommand.Create(),
+    KernelsCommand.Create(),
+    EvalCommand.Create(),
 };
 
 return CommandRunner.Invoke(root, args);

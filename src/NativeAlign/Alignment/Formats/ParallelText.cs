@@ -1,0 +1,83 @@
+using System.Text;
+
+namespace NativeAlign.Alignment.Formats;
+
+/// <summary>A parallel corpus: line i of <see cref="Source"/> translates line i of <see cref="Target"/>.</summary>
+/// <param name="Source">Source lines.</param>
+/// <param name="Target">Target lines.</param>
+public sealed record ParallelText(IReadOnlyList<string> Source, IReadOnlyList<string> Target)
+{
+    /// <summary>Separator of the one-file form.</summary>
+    public const string Separator = "|||";
+
+    /// <summary>
+    /// Reads two line-aligned files. Their line counts are compared before anything is returned, so a mismatch is
+    /// reported before any work starts.
+    /// </summary>
+    public static ParallelText ReadPair(string sourcePath, string targetPath)
+    {
+        var src = ReadAll(sourcePath);
+        var tgt = ReadAll(targetPath);
+        if (src.Count != tgt.Count)
+        {
+            throw new InputFormatException(targetPath, null, $"has {tgt.Count} lines but the source file {sourcePath} has {src.Count}; parallel files must have the same number of lines");
+        }
+
+        return new ParallelText(src, tgt);
+    }
+
+    /// <summary>Reads <c>source ||| target</c> lines; a line without exactly one separator is an error naming the line.</summary>
+    public static ParallelText ReadJoined(string path)
+    {
+        var lines = ReadAll(path);
+        var src = new List<string>(lines.Count);
+        var tgt = new List<string>(lines.Count);
+        for (int i = 0; i < lines.Count; i++)
+        {
+            var line = lines[i];
+            int at = line.IndexOf(Separator, StringComparison.Ordinal);
+            if (at < 0 || line.IndexOf(Separator, at + Separator.Length, StringComparison.Ordinal) >= 0)
+            {
+                throw new InputFormatException(path, i + 1, $"expected 'source {Separator} target' with exactly one '{Separator}'");
+            }
+
+            src.Add(line[..at].Trim());
+            tgt.Add(line[(at + Separator.Length)..].Trim());
+        }
+
+        return new ParallelText(src, tgt);
+    }
+
+    /// <summary>Number of whitespace-separated words of each source line.</summary>
+    public IReadOnlyList<int> SourceWordCounts => [.. Source.Select(WordCount)];
+
+    /// <summary>Number of whitespace-separated words of each target line.</summary>
+    public IReadOnlyList<int> TargetWordCounts => [.. Target.Select(WordCount)];
+
+    /// <summary>Whitespace words of a line, the unit every alignment position refers to.</summary>
+    public static int WordCount(string line) => line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+
+    private static List<string> ReadAll(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new InputFormatException(path, null, "file not found");
+        }
+
+        try
+        {
+            var lines = new List<string>();
+            using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            while (reader.ReadLine() is { } line)
+            {
+                lines.Add(line);
+            }
+
+            return lines;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputFormatException(path, null, $"cannot read: {e.Message}", e);
+        }
+    }
+}
