@@ -200,4 +200,51 @@ public sealed class CliBadInputTests
         Assert.That(e!.Line, Is.EqualTo(2));
         Assert.That(e.Message, Does.StartWith("big.txt:2:"));
     }
+
+    [Test]
+    public void EvalAerWithMismatchedGoldAndPredictions()
+    {
+        var gold = Write("gold.txt", "0-0 1-1\n0-0\n1-1\n"u8.ToArray());
+        var pred = Write("pred.txt", "0-0 1-1\n0-0\n"u8.ToArray());
+        AssertOneLineError(CliProcess.Run(_dir, "eval", "aer", "--gold", gold, "--pred", pred), 3, pred, "2 sentence lines", "3");
+    }
+
+    [Test]
+    public void EvalAerWithMismatchedParallelText()
+    {
+        var gold = Write("gold.txt", "0-0 1-1\n0-0\n"u8.ToArray());
+        var text = Write("text.txt", "a b ||| c d\n"u8.ToArray());
+        AssertOneLineError(CliProcess.Run(_dir, "eval", "aer", "--gold", gold, "--pred", gold, "--text", text), 3, gold, text);
+    }
+
+    [Test]
+    public void EvalAerNamesTheMalformedLine()
+    {
+        var gold = Write("gold.txt", "0-0 1-1\n0-0\n"u8.ToArray());
+        var pred = Write("pred.txt", "0-0 1-1\n0~0\n"u8.ToArray());
+        AssertOneLineError(CliProcess.Run(_dir, "eval", "aer", "--gold", gold, "--pred", pred), 3, $"{pred}:2:", "0~0");
+    }
+
+    [Test]
+    public void EvalAerWithADirectoryAsGold()
+    {
+        var pred = Write("pred.txt", "0-0\n"u8.ToArray());
+        AssertOneLineError(CliProcess.Run(_dir, "eval", "aer", "--gold", _dir, "--pred", pred), 3, _dir, "directory");
+    }
+
+    [Test]
+    public void EvalAerWithCrlfAndBomScoresAsPlain()
+    {
+        // The same alignments with BOM + CRLF must score exactly as the plain file (same counts of links).
+        var plain = Write("plain.txt", "0-0 1-1 2p2\n0-1\n"u8.ToArray());
+        var crlf = Write("crlf.txt", "\uFEFF0-0 1-1 2p2\r\n0-1\r\n"u8.ToArray());
+        var a = CliProcess.Run(_dir, "eval", "aer", "--gold", plain, "--pred", plain, "--json");
+        var b = CliProcess.Run(_dir, "eval", "aer", "--gold", crlf, "--pred", crlf, "--json");
+        Assert.That(a.ExitCode, Is.EqualTo(0), a.Stderr);
+        Assert.That(b.ExitCode, Is.EqualTo(0), b.Stderr);
+        using var doc = JsonDocument.Parse(b.Stdout);
+        Assert.That(doc.RootElement.GetProperty("predicted").GetInt64(), Is.EqualTo(4));
+        Assert.That(doc.RootElement.GetProperty("sure").GetInt64(), Is.EqualTo(3));
+        Assert.That(b.Stdout, Is.EqualTo(a.Stdout));
+    }
 }
