@@ -487,7 +487,7 @@ public static class TokenizerLoader
             {
                 try
                 {
-                    return (null, new Regex(Str(r, where + ".Regex"), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(10)));
+                    return (null, new Regex(Str(r, where + ".Regex"), RegexOptions.CultureInvariant, RegexGuard.Timeout));
                 }
                 catch (ArgumentException e)
                 {

@@ -551,4 +551,22 @@ public sealed class TokenizerFuzzTests
         var e = Assert.Throws<ModelFormatException>(() => TokenizerLoader.FromJson(Encoding.UTF8.GetBytes(json), "t.json"));
         Assert.That(e!.Item, Is.EqualTo("normalizer.precompiled_charsmap"));
     }
+
+    /// <summary>
+    /// A pattern written to backtrack catastrophically stops the encode after the regex time limit with a typed model
+    /// error (not RegexMatchTimeoutException, not a stall), for a Split pre-tokenizer and a Replace normalizer alike.
+    /// </summary>
+    [TestCase("pre_tokenizer", """{"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Isolated", "invert": false}""")]
+    [TestCase("normalizer", """{"type": "Replace", "pattern": {"Regex": "(a|aa)+$"}, "content": "b"}""")]
+    public void CatastrophicRegexIsATypedError(string section, string component)
+    {
+        var root = JsonNode.Parse(SmallWordPieceJson())!;
+        root[section] = JsonNode.Parse(component);
+        var tokenizer = TokenizerLoader.FromJson(Encoding.UTF8.GetBytes(root.ToJsonString()), "hostile.json");
+        Assert.That(tokenizer.Encode("aaaa").Ids, Is.Not.Empty, "short inputs still work");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<ModelFormatException>(() => tokenizer.Encode(new string('a', 5000) + "!"));
+        Assert.That(e!.Message, Does.Contain("catastrophic backtracking"));
+        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), "bounded by the regex time limit, not by the pattern");
+    }
 }
