@@ -104,15 +104,38 @@ internal static class EmbedCommand
     /// <summary>Reads a UTF-8 file as lines (a final newline does not add an empty input).</summary>
     internal static string[] ReadLines(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new InputFormatException(path, null, "is a directory; expected a text file");
+        }
+
         if (!File.Exists(path))
         {
             throw new InputFormatException(path, null, "file not found");
         }
 
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputFormatException(path, null, $"cannot read: {e.Message}", e);
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            // Name the line, so the user can find it: the first invalid sequence's line is what the decoder stops at.
+            int valid = FirstInvalidUtf8(bytes);
+            long line = 1 + bytes.AsSpan(0, valid).Count((byte)'\n');
+            throw new InputFormatException(path, line, "not valid UTF-8");
+        }
+
         try
         {
             var decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-            var text = decoder.GetString(File.ReadAllBytes(path));
+            var text = decoder.GetString(bytes);
             if (text.Length > 0 && text[0] == '\uFEFF')
             {
                 text = text[1..];
@@ -134,12 +157,18 @@ internal static class EmbedCommand
         }
     }
 
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out int read, out _, replaceInvalidSequences: false);
+        return read;
+    }
+
     /// <summary>Embeds <paramref name="lines"/>, with a progress bar when stderr is a terminal.</summary>
     internal static SentenceEmbeddings EmbedWithProgress(SentenceEncoder encoder, string[] lines)
     {
         if (Console.IsErrorRedirected || lines.Length < 64)
         {
-            return encoder.Embed(lines);
+            return encoder.Embed(lines, cancellationToken: CommandRunner.Cancellation);
         }
 
         SentenceEmbeddings? result = null;
@@ -147,7 +176,7 @@ internal static class EmbedCommand
         console.Progress().Start(ctx =>
         {
             var task = ctx.AddTask("embedding", maxValue: lines.Length);
-            result = encoder.Embed(lines, new SyncProgress(done => task.Value = done));
+            result = encoder.Embed(lines, new SyncProgress(done => task.Value = done), CommandRunner.Cancellation);
         });
         return result!;
     }

@@ -112,3 +112,83 @@ public sealed class InterruptedRunTests
         Assert.That(Temporaries(), Is.Empty, "the cancelled run deletes its own temporary");
     }
 }
+
+/// <summary>
+/// <c>nativealign embed</c> interrupted mid-way as a child process (the default model, a few hundred lines, small
+/// batches): SIGKILL leaves no output and no temporary (embed writes only once every line is embedded), the rerun writes
+/// the complete .npy; SIGINT stops between batches with exit 130 and nothing written.
+/// </summary>
+[NonParallelizable]
+public sealed class InterruptedEmbedTests
+{
+    private const int Lines = 600;
+    private string _dir = null!;
+    private string _input = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Directory.CreateTempSubdirectory("na-kill-embed-").FullName;
+        _input = Path.Combine(_dir, "in.txt");
+        File.WriteAllLines(_input, Enumerable.Range(0, Lines).Select(i => $"Sentence number {i} is long enough to take a little time to embed, déjà vu, 東京."));
+    }
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private string[] Args(string output) =>
+        ["embed", "--model", NativeAlign.Tests.IO.LoadingTestSupport.RequireDefaultModel(), "--input", _input, "--output", output, "--batch-tokens", "512"];
+
+    /// <summary>Starts embed and waits 1.5 s; the run must still be going (or the input is too small to interrupt).</summary>
+    private Process StartMidway(string output)
+    {
+        var process = Process.Start(CliProcess.StartInfo(_dir, Args(output)))!;
+        if (process.WaitForExit(TimeSpan.FromSeconds(1.5)))
+        {
+            Assert.Fail($"embed finished before it could be interrupted (exit {process.ExitCode}); make the input larger");
+        }
+
+        return process;
+    }
+
+    [Test]
+    public void SigkillLeavesNothingAndTheRerunCompletes()
+    {
+        var output = Path.Combine(_dir, "out.npy");
+        using (var process = StartMidway(output))
+        {
+            CliProcess.Signal(process.Id, 9);
+            process.WaitForExit();
+        }
+
+        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "in.txt" }), "no output and no temporary after a killed embed");
+        var rerun = CliProcess.Run(_dir, Args(output));
+        Assert.That(rerun.ExitCode, Is.EqualTo(0), rerun.Stderr);
+        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal), Is.EqualTo(new[] { "in.txt", "out.npy" }));
+
+        // Complete: the .npy header declares every input line, and the data fills exactly that shape.
+        var bytes = File.ReadAllBytes(output);
+        int headerLength = bytes[8] | (bytes[9] << 8);
+        var header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+        var shape = System.Text.RegularExpressions.Regex.Match(header, @"'shape': \((\d+), (\d+)\)");
+        Assert.That(shape.Success, Is.True, header);
+        int rows = int.Parse(shape.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int columns = int.Parse(shape.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(rows, Is.EqualTo(Lines));
+        Assert.That(bytes.Length, Is.EqualTo(10 + headerLength + 4L * rows * columns));
+    }
+
+    [Test]
+    public void SigintStopsEmbedWithExit130()
+    {
+        var output = Path.Combine(_dir, "out.npy");
+        using var process = StartMidway(output);
+        var stderr = process.StandardError.ReadToEndAsync();
+        CliProcess.Signal(process.Id, 2);
+        Assert.That(process.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, "embed must stop at the next batch");
+        Assert.That(process.ExitCode, Is.EqualTo(130), stderr.Result);
+        Assert.That(stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1), stderr.Result);
+        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "in.txt" }), "nothing written");
+    }
+}
+
