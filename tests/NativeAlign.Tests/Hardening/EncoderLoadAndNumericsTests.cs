@@ -57,7 +57,7 @@ public sealed class EncoderLoadAndNumericsTests
         var expected = requests.Select(r => encoder.EmbedIds(r).Data).ToArray();
         Assert.That(expected.SelectMany(e => e).All(float.IsFinite), Is.True);
 
-        int calls = FuzzSupport.Iterations(10_000) >= 10_000 ? FuzzSupport.Iterations(10_000) : 10_000;
+        int calls = Math.Max(10_000, FuzzSupport.Iterations(10_000));
         var mismatches = RunConcurrently(calls, c => encoder.EmbedIds(requests[c % requests.Length]).Data, expected);
         TestContext.Out.WriteLine($"LOAD tiny encoder: {calls} EmbedIds calls on {Threads} threads, {mismatches.Count} differing from the sequential result");
         Assert.That(mismatches, Is.Empty);

@@ -284,7 +284,7 @@ public sealed class TokenizerFuzzTests
 
         var random = new Random(FuzzSupport.Seed);
         var tally = new FuzzSupport.Tally("tokenizer.json");
-        int n = FuzzSupport.Iterations(2000);
+        int n = FuzzSupport.Iterations(1500);
         string path = Path.Combine(_dir, "tokenizer.json");
         for (int i = 0; i < n; i++)
         {
@@ -512,7 +512,7 @@ public sealed class TokenizerFuzzTests
 
         var random = new Random(FuzzSupport.Seed);
         var tally = new FuzzSupport.Tally("SentencePiece .model");
-        int n = FuzzSupport.Iterations(1200);
+        int n = FuzzSupport.Iterations(1000);
         string path = Path.Combine(_dir, "fuzz.model");
         for (int i = 0; i < n; i++)
         {
