@@ -7,6 +7,7 @@ var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingu
     InfoCommand.Create(),
     TokenizeCommand.Create(),
     KernelsCommand.Create(),
+    EmbedCommand.Create(),
     EvalCommand.Create(),
 };
 

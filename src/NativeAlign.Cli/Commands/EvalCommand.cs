@@ -9,5 +9,6 @@ internal static class EvalCommand
     {
         // One line per evaluation.
         EvalAerCommand.Create(),
+        EvalTatoebaCommand.Create(),
     };
 }

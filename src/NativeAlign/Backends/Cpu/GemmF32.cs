@@ -24,82 +24,136 @@ public readonly ref struct GemmEpilogue
 }
 
 /// <summary>Single-precision matrix multiplication on the CPU, row-major.</summary>
+/// <remarks>
+/// Packed, cache-blocked and register-tiled (AVX-512 12×32, AVX2 6×16, scalar 4×4 tiles), multi-threaded over the
+/// cores, with the epilogue applied to each output tile while it is still in L1.
+/// </remarks>
 public static class GemmF32
 {
     /// <summary>
     /// C[m×n] = A[m×k] · op(B), then the epilogue. When <paramref name="transposeB"/> is true, B is [n×k] (a weight in
     /// PyTorch <c>Linear</c> layout) and op(B) = Bᵀ; otherwise B is [k×n]. Leading dimensions are row strides in elements.
+    /// The residual may be C itself (same start, same stride) when there is no activation: the product is then added
+    /// to C in place.
     /// </summary>
+    /// <exception cref="ArgumentException">A size, leading dimension or span length is inconsistent.</exception>
     public static void Compute(
         int m, int n, int k,
         ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, bool transposeB,
         Span<float> c, int ldc,
         GemmEpilogue epilogue = default)
+        => Compute(GemmKernelPath.Auto, 0, m, n, k, a, lda, b, ldb, transposeB, c, ldc, epilogue);
+
+    /// <summary>The same GEMM on a chosen instruction-set path and thread count (0 = all cores), for tests and benchmarks.</summary>
+    internal static unsafe void Compute(
+        GemmKernelPath path, int maxThreads,
+        int m, int n, int k,
+        ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, bool transposeB,
+        Span<float> c, int ldc,
+        GemmEpilogue epilogue = default)
     {
-        // Placeholder: a correct scalar kernel behind the final signature; the packed, register-blocked kernels replace it.
-        for (int i = 0; i < m; i++)
+        GemmKernelPath resolved = GemmPaths.Resolve(path);
+        ValidateMatrix(nameof(a), a.Length, m, k, lda);
+        if (transposeB)
         {
-            for (int j = 0; j < n; j++)
+            ValidateMatrix(nameof(b), b.Length, n, k, ldb);
+        }
+        else
+        {
+            ValidateMatrix(nameof(b), b.Length, k, n, ldb);
+        }
+
+        ValidateMatrix(nameof(c), c.Length, m, n, ldc);
+        bool accumulateIntoC = ValidateEpilogue(epilogue, c, m, n, ldc);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        fixed (float* pa = a, pb = b, pc = c, pBias = epilogue.Bias, pRes = epilogue.Residual)
+        {
+            var ep = new GemmEpilogueArgs(pBias, epilogue.Activation, accumulateIntoC ? null : pRes, ldc, accumulateIntoC);
+            if (transposeB)
             {
-                float sum = 0;
-                for (int p = 0; p < k; p++)
-                {
-                    sum += a[(i * lda) + p] * (transposeB ? b[(j * ldb) + p] : b[(p * ldb) + j]);
-                }
-
-                if (!epilogue.Bias.IsEmpty)
-                {
-                    sum += epilogue.Bias[j];
-                }
-
-                if (epilogue.Activation == GemmActivation.Gelu)
-                {
-                    sum = (float)(0.5 * sum * (1 + Erf(sum / Math.Sqrt(2))));
-                }
-
-                if (!epilogue.Residual.IsEmpty)
-                {
-                    sum += epilogue.Residual[(i * ldc) + j];
-                }
-
-                c[(i * ldc) + j] = sum;
+                Dispatch(resolved, maxThreads, m, n, k, pa, lda, new GemmF32TransposedPacker(pb, ldb), pc, ldc, ep, packWholeB: true);
+            }
+            else
+            {
+                Dispatch(resolved, maxThreads, m, n, k, pa, lda, new GemmF32RowPacker(pb, ldb), pc, ldc, ep, packWholeB: true);
             }
         }
     }
 
-    private static double Erf(double x)
+    /// <summary>Runs the driver with the tile of <paramref name="path"/>.</summary>
+    internal static unsafe void Dispatch<TPacker>(
+        GemmKernelPath path, int maxThreads, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs ep, bool packWholeB)
+        where TPacker : struct, IGemmPanelPacker
     {
-        // Abramowitz–Stegun 7.1.26 is not accurate enough for parity tests; this series/continued-fraction pair is (~1e-15).
-        double ax = Math.Abs(x);
-        double r;
-        if (ax < 2.5)
+        switch (path)
         {
-            double term = ax, sum = ax, x2 = ax * ax;
-            for (int n = 1; n < 60; n++)
-            {
-                term *= -x2 / n;
-                double add = term / ((2 * n) + 1);
-                sum += add;
-                if (Math.Abs(add) < 1e-17)
-                {
-                    break;
-                }
-            }
-
-            r = 2 / Math.Sqrt(Math.PI) * sum;
+            case GemmKernelPath.Vector512:
+                GemmDriver.Run<GemmKernel512x12x32, TPacker>(path, m, n, k, a, lda, packer, c, ldc, ep, maxThreads, packWholeB);
+                break;
+            case GemmKernelPath.Vector256:
+                GemmDriver.Run<GemmKernel256x6x16, TPacker>(path, m, n, k, a, lda, packer, c, ldc, ep, maxThreads, packWholeB);
+                break;
+            default:
+                GemmDriver.Run<GemmKernelScalar4x4, TPacker>(GemmKernelPath.Scalar, m, n, k, a, lda, packer, c, ldc, ep, maxThreads, packWholeB);
+                break;
         }
-        else
-        {
-            double f = 0;
-            for (int n = 60; n >= 1; n--)
-            {
-                f = n / 2.0 / (ax + f);
-            }
+    }
 
-            r = 1 - (Math.Exp(-ax * ax) / Math.Sqrt(Math.PI) / (ax + f));
+    /// <summary>Checks that a rows×cols matrix with row stride ld fits in a span of the given length.</summary>
+    internal static void ValidateMatrix(string name, int length, int rows, int cols, int ld)
+    {
+        if (rows < 0 || cols < 0)
+        {
+            throw new ArgumentException($"matrix {name} has negative shape {rows}x{cols}", name);
         }
 
-        return x < 0 ? -r : r;
+        if (ld < cols)
+        {
+            throw new ArgumentException($"leading dimension of {name} is {ld}, expected at least its width {cols}", name);
+        }
+
+        long needed = rows == 0 || cols == 0 ? 0 : ((long)(rows - 1) * ld) + cols;
+        if (length < needed)
+        {
+            throw new ArgumentException($"matrix {name} ({rows}x{cols}, leading dimension {ld}) needs {needed} elements, the span has {length}", name);
+        }
+    }
+
+    /// <summary>Validates the epilogue against C; returns whether the residual is C itself (accumulate in place).</summary>
+    internal static bool ValidateEpilogue(in GemmEpilogue epilogue, ReadOnlySpan<float> c, int m, int n, int ldc)
+    {
+        if (!epilogue.Bias.IsEmpty && epilogue.Bias.Length < n)
+        {
+            throw new ArgumentException($"bias has {epilogue.Bias.Length} elements, expected {n}", nameof(epilogue));
+        }
+
+        if (epilogue.Activation is not (GemmActivation.None or GemmActivation.Gelu))
+        {
+            throw new ArgumentException($"unknown activation {epilogue.Activation}", nameof(epilogue));
+        }
+
+        if (epilogue.Residual.IsEmpty || m == 0 || n == 0)
+        {
+            return false;
+        }
+
+        ValidateMatrix("residual", epilogue.Residual.Length, m, n, ldc);
+        if (c.Overlaps(epilogue.Residual, out int offset))
+        {
+            if (offset == 0 && epilogue.Activation == GemmActivation.None)
+            {
+                return true;
+            }
+
+            throw new ArgumentException("the residual overlaps C other than as C itself without an activation", nameof(epilogue));
+        }
+
+        return false;
     }
 }

@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using NativeAlign.IO;
+using NativeAlign.Models;
+using Spectre.Console;
+
+namespace NativeAlign.Cli.Commands;
+
+/// <summary><c>nativealign embed</c>: one sentence embedding per input line, as float32 .npy [N, D] or JSONL.</summary>
+internal static class EmbedCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOption();
+        var input = new Option<FileInfo>("--input", "-i") { Description = "UTF-8 text, one input per line.", Required = true };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "Output file (.npy float32 [N, D], or JSONL with --format jsonl).", Required = true };
+        var format = new Option<string>("--format") { Description = "npy (default) or jsonl.", DefaultValueFactory = _ => "npy" };
+        format.AcceptOnlyFromAmong("npy", "jsonl");
+        var pooling = new Option<string?>("--pooling") { Description = "mean, cls, max or pooler (CLS through BERT's pooler); default: what the model folder says, else mean." };
+        pooling.AcceptOnlyFromAmong("mean", "cls", "max", "pooler");
+        var normalize = new Option<bool>("--normalize") { Description = "L2-normalise every embedding (a sentence-transformers Normalize module does so already)." };
+        var layer = new Option<int>("--layer") { Description = "Layer to pool: 0 = embeddings … L = last; negative counts from the end.", DefaultValueFactory = _ => -1 };
+        var batchTokens = new Option<int>("--batch-tokens") { Description = "Token budget per batch (batch size × padded length).", DefaultValueFactory = _ => 8192 };
+        var command = new Command("embed", "Embed each line of a text file with a sentence encoder.")
+        {
+            model, input, output, format, pooling, normalize, layer, batchTokens,
+        };
+        command.SetAction(result =>
+        {
+            var lines = ReadLines(result.GetValue(input)!.FullName);
+            var options = WithPooling(
+                new SentenceEncoderOptions
+                {
+                    Normalize = result.GetValue(normalize) ? true : null,
+                    Layer = result.GetValue(layer),
+                    BatchTokens = result.GetValue(batchTokens),
+                },
+                result.GetValue(pooling));
+            using var encoder = SentenceEncoder.Load(ResolveModel(result.GetValue(model)), options);
+            var embeddings = EmbedWithProgress(encoder, lines);
+            if (embeddings.TruncatedInputs > 0)
+            {
+                Console.Error.WriteLine($"nativealign: {embeddings.TruncatedInputs} of {lines.Length} inputs were truncated to the tokenizer's maximum length or the model's {encoder.MaxTokens} positions ({embeddings.TruncatedTokens} tokens dropped)");
+            }
+
+            using var file = AtomicFile.Create(result.GetValue(output)!.FullName);
+            if (result.GetValue(format) == "jsonl")
+            {
+                WriteJsonl(file.Stream, embeddings);
+            }
+            else
+            {
+                WriteNpy(file.Stream, embeddings.Data, embeddings.Count, embeddings.Dimension);
+            }
+
+            file.Commit();
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The shared <c>--model</c> option.</summary>
+    internal static Option<string?> ModelOption() =>
+        new("--model", "-m") { Description = "Model folder (config.json + weights + tokenizer); default: models/all-MiniLM-L6-v2 under the repository root." };
+
+    /// <summary>The given model folder, or the default model under the repository root (found upward from the binary and the working directory).</summary>
+    internal static string ResolveModel(string? model)
+    {
+        if (!string.IsNullOrEmpty(model))
+        {
+            return model;
+        }
+
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "NativeAlign.sln")))
+                {
+                    var candidate = Path.Combine(dir.FullName, "models", "all-MiniLM-L6-v2");
+                    if (Directory.Exists(candidate))
+                    {
+                        return candidate;
+                    }
+                }
+            }
+        }
+
+        throw new NativeAlignException(ErrorKind.Usage, "no --model given and the default model (models/all-MiniLM-L6-v2 under the repository root) is not installed; run scripts/setup.sh");
+    }
+
+    /// <summary>Options with the <c>--pooling</c> choice applied: a mode, or "pooler" for CLS through BERT's pooler.</summary>
+    internal static SentenceEncoderOptions WithPooling(SentenceEncoderOptions options, string? value) => value switch
+    {
+        null => options,
+        "mean" => new SentenceEncoderOptions { Pooling = SentencePoolingMode.Mean, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        "cls" => new SentenceEncoderOptions { Pooling = SentencePoolingMode.Cls, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        "max" => new SentenceEncoderOptions { Pooling = SentencePoolingMode.Max, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        "pooler" => new SentenceEncoderOptions { UsePooler = true, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown pooling '{value}' (expected mean, cls, max or pooler)"),
+    };
+
+    /// <summary>Reads a UTF-8 file as lines (a final newline does not add an empty input).</summary>
+    internal static string[] ReadLines(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new InputFormatException(path, null, "file not found");
+        }
+
+        try
+        {
+            var decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+            var text = decoder.GetString(File.ReadAllBytes(path));
+            if (text.Length > 0 && text[0] == '\uFEFF')
+            {
+                text = text[1..];
+            }
+
+            var lines = text.Split('\n');
+            int count = lines.Length > 0 && lines[^1].Length == 0 ? lines.Length - 1 : lines.Length;
+            var result = new string[count];
+            for (int i = 0; i < count; i++)
+            {
+                result[i] = lines[i].EndsWith('\r') ? lines[i][..^1] : lines[i];
+            }
+
+            return result;
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InputFormatException(path, null, $"not valid UTF-8 ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Embeds <paramref name="lines"/>, with a progress bar when stderr is a terminal.</summary>
+    internal static SentenceEmbeddings EmbedWithProgress(SentenceEncoder encoder, string[] lines)
+    {
+        if (Console.IsErrorRedirected || lines.Length < 64)
+        {
+            return encoder.Embed(lines);
+        }
+
+        SentenceEmbeddings? result = null;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        console.Progress().Start(ctx =>
+        {
+            var task = ctx.AddTask("embedding", maxValue: lines.Length);
+            result = encoder.Embed(lines, new SyncProgress(done => task.Value = done));
+        });
+        return result!;
+    }
+
+    /// <summary>Writes a NumPy .npy (format 1.0) of little-endian float32 [rows, columns].</summary>
+    internal static void WriteNpy(Stream stream, ReadOnlySpan<float> data, int rows, int columns)
+    {
+        string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}";
+
+        // Magic (6) + version (2) + length (2) + header + newline, padded with spaces to a multiple of 64.
+        int total = 10 + header.Length + 1;
+        header += new string(' ', (64 - (total % 64)) % 64) + "\n";
+        stream.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y']);
+        stream.WriteByte(1);
+        stream.WriteByte(0);
+        stream.WriteByte((byte)(header.Length & 0xFF));
+        stream.WriteByte((byte)(header.Length >> 8));
+        stream.Write(Encoding.ASCII.GetBytes(header));
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(data[..(rows * columns)]);
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("big-endian hosts are not supported");
+        }
+
+        stream.Write(bytes);
+    }
+
+    private static void WriteJsonl(Stream stream, SentenceEmbeddings e)
+    {
+        using var writer = new Utf8JsonWriter(stream);
+        for (int i = 0; i < e.Count; i++)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("index", i);
+            writer.WriteStartArray("embedding");
+            foreach (float v in e[i])
+            {
+                writer.WriteNumberValue(v);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            writer.Flush();
+            writer.Reset();
+            stream.WriteByte((byte)'\n');
+        }
+    }
+
+    /// <summary>Reports on the calling thread, unlike <see cref="Progress{T}"/> which posts to a context.</summary>
+    private sealed class SyncProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+}

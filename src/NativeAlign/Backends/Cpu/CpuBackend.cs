@@ -1,0 +1,404 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using NativeAlign.Models;
+using NativeAlign.Tensors;
+
+namespace NativeAlign.Backends.Cpu;
+
+/// <summary>
+/// The CPU backend: SIMD kernels (<see cref="CpuKernels"/>), f32 products through <see cref="GemmF32"/>, 4-bit through
+/// <see cref="GemmQ4"/>, f16/bf16 widened panel by panel; row blocks and batch × heads spread over the cores.
+/// </summary>
+public sealed class CpuBackend : IComputeBackend
+{
+    private const string BackendName = "cpu";
+
+    // Keys per online-softmax step: scores for one block live on the stack, never a T×T matrix.
+    private const int KeyBlock = 64;
+
+    // Rows per parallel work item for row-wise ops; small enough to balance, large enough to amortise scheduling.
+    private const int RowsPerTask = 32;
+
+    /// <inheritdoc />
+    public string Name => BackendName;
+
+    /// <inheritdoc />
+    public bool Supports(BackendOp op, WeightType type) => op switch
+    {
+        BackendOp.Linear => true,
+        BackendOp.EmbeddingSum => true,
+
+        // Gains and biases are vectors, widened to float32 once when prepared.
+        BackendOp.LayerNorm => type is WeightType.F32 or WeightType.F16 or WeightType.BF16,
+        _ => type == WeightType.F32,
+    };
+
+    /// <inheritdoc />
+    public BackendMatrix Allocate(int rows, int columns) => HostBackend.Allocate(rows, columns);
+
+    /// <inheritdoc />
+    public void Upload(ReadOnlySpan<float> source, BackendMatrix destination) => HostBackend.Upload(source, destination, BackendName);
+
+    /// <inheritdoc />
+    public void Download(BackendMatrix source, Span<float> destination) => HostBackend.Download(source, destination, BackendName);
+
+    /// <inheritdoc />
+    public BackendWeight PrepareWeight(WeightTensor weight)
+    {
+        var (rows, columns) = HostBackend.MatrixShape(weight);
+        long expectedBytes = weight.Type switch
+        {
+            WeightType.F32 => (long)rows * columns * 4,
+            WeightType.F16 or WeightType.BF16 => (long)rows * columns * 2,
+            _ => 0,
+        };
+        if (weight.Type != WeightType.Q4 && weight.Data.Length != expectedBytes)
+        {
+            throw new ModelFormatException(null, weight.Name, $"holds {weight.Data.Length} bytes, expected {expectedBytes} for {weight.Type} [{rows}, {columns}]");
+        }
+
+        // Vectors (bias, gain) are tiny and used on every row: widen them once. Matrices stay as stored.
+        float[]? widened = rows == 1 ? weight.ToFloat32() : null;
+        return new CpuWeight(weight, rows, columns, widened);
+    }
+
+    /// <inheritdoc />
+    public void EmbeddingSum(ReadOnlySpan<int> ids, ReadOnlySpan<int> positionIds, ReadOnlySpan<int> typeIds, BackendWeight words, BackendWeight positions, BackendWeight? types, BackendMatrix output)
+    {
+        HostBackend.CheckEmbedding(ids, positionIds, typeIds, words, positions, types, output);
+        var o = Host(output);
+        var scratch = new float[o.Columns];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            var row = o.Row(i);
+            W(words).ReadRow(ids[i], row);
+            W(positions).ReadRow(positionIds[i], scratch);
+            CpuKernels.Add(row, scratch, row);
+            if (types is not null)
+            {
+                W(types).ReadRow(typeIds[i], scratch);
+                CpuKernels.Add(row, scratch, row);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Linear(BackendMatrix input, BackendWeight weight, BackendWeight? bias, ActivationKind activation, BackendMatrix? residual, BackendMatrix output)
+    {
+        HostBackend.CheckLinear(input, weight, bias, residual, output);
+        var x = Host(input);
+        var y = Host(output);
+        var w = W(weight);
+        int m = x.Rows, n = w.Rows, k = w.Columns;
+        if (m == 0)
+        {
+            return;
+        }
+
+        // The GEMM epilogue knows exact GELU only; other activations run after it, and then the residual.
+        bool fused = activation is ActivationKind.None or ActivationKind.Gelu;
+        var epilogue = new GemmEpilogue
+        {
+            Bias = bias is null ? default : W(bias).Vector,
+            Activation = fused && activation == ActivationKind.Gelu ? GemmActivation.Gelu : GemmActivation.None,
+            Residual = fused && residual is not null ? Host(residual).Span : default,
+        };
+        switch (w.Tensor.Type)
+        {
+            case WeightType.F32:
+                GemmF32.Compute(m, n, k, x.Span, k, MemoryMarshal.Cast<byte, float>(w.Tensor.Data.Span), k, transposeB: true, y.Span, n, epilogue);
+                break;
+            case WeightType.Q4:
+                GemmQ4.Compute(m, x.Span, k, w.Tensor.Q4!, y.Span, n, epilogue);
+                break;
+            case WeightType.F16:
+                PanelGemm.Compute(m, x.Span, k, new HalfPanelSource(w.Tensor.Data, n, k), y.Span, n);
+                PanelGemm.ApplyEpilogue(m, n, y.Span, n, epilogue);
+                break;
+            case WeightType.BF16:
+                PanelGemm.Compute(m, x.Span, k, new BFloat16PanelSource(w.Tensor.Data, n, k), y.Span, n);
+                PanelGemm.ApplyEpilogue(m, n, y.Span, n, epilogue);
+                break;
+            default:
+                throw new BackendException($"linear '{weight.Name}': unsupported weight type {w.Tensor.Type}");
+        }
+
+        if (!fused)
+        {
+            Activate(y, activation, y);
+            if (residual is not null)
+            {
+                Add(y, residual, y);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void LayerNorm(BackendMatrix input, BackendWeight gain, BackendWeight bias, float epsilon, BackendMatrix output)
+    {
+        HostBackend.SameShape(input, output, "layer norm");
+        var x = Host(input);
+        var y = Host(output);
+        var g = W(gain);
+        var b = W(bias);
+        if (g.Vector.Length != x.Columns || b.Vector.Length != x.Columns)
+        {
+            throw new ArgumentException($"layer norm '{gain.Name}': {g.Vector.Length} gains for width {x.Columns}");
+        }
+
+        ForRowBlocks(x.Rows, (r0, r1) =>
+        {
+            for (int i = r0; i < r1; i++)
+            {
+                CpuKernels.LayerNorm(x.Row(i), g.Vector, b.Vector, epsilon, y.Row(i));
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Activate(BackendMatrix input, ActivationKind activation, BackendMatrix output)
+    {
+        HostBackend.SameShape(input, output, "activation");
+        var x = Host(input);
+        var y = Host(output);
+        ForRowBlocks(x.Rows, (r0, r1) =>
+        {
+            int c = x.Columns;
+            CpuKernels.Activate(x.Span[(r0 * c)..(r1 * c)], activation, y.Span[(r0 * c)..(r1 * c)]);
+        });
+    }
+
+    /// <inheritdoc />
+    public void Add(BackendMatrix a, BackendMatrix b, BackendMatrix output)
+    {
+        HostBackend.SameShape(a, b, "add");
+        HostBackend.SameShape(a, output, "add");
+        CpuKernels.Add(Host(a).Span, Host(b).Span, Host(output).Span);
+    }
+
+    /// <inheritdoc />
+    public void Softmax(BackendMatrix input, BackendMatrix output)
+    {
+        HostBackend.SameShape(input, output, "softmax");
+        var x = Host(input);
+        var y = Host(output);
+        ForRowBlocks(x.Rows, (r0, r1) =>
+        {
+            for (int i = r0; i < r1; i++)
+            {
+                if (!ReferenceEquals(x, y))
+                {
+                    x.Row(i).CopyTo(y.Row(i));
+                }
+
+                CpuKernels.SoftmaxInPlace(y.Row(i));
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Attention(BackendMatrix q, BackendMatrix k, BackendMatrix v, AttentionShape shape, ReadOnlySpan<int> lengths, BackendMatrix output)
+    {
+        HostBackend.CheckAttention(q, k, v, shape, lengths, output);
+        var qs = Host(q);
+        var ks = Host(k);
+        var vs = Host(v);
+        var o = Host(output);
+        int[] lens = lengths.ToArray();
+        int t = shape.SequenceLength, d = shape.HeadSize, width = shape.Heads * d;
+        float scale = 1 / MathF.Sqrt(d);
+        Parallel.For(0, shape.Batch * shape.Heads, task =>
+        {
+            int b = task / shape.Heads, h = task % shape.Heads, len = lens[b];
+            Span<float> scores = stackalloc float[KeyBlock];
+            var acc = ArrayPool<float>.Shared.Rent(d);
+            try
+            {
+                var qm = qs.Span;
+                var km = ks.Span;
+                var vm = vs.Span;
+                var om = o.Span;
+                for (int i = 0; i < t; i++)
+                {
+                    var outRow = om.Slice(((b * t) + i) * width + (h * d), d);
+                    if (i >= len)
+                    {
+                        outRow.Clear();
+                        continue;
+                    }
+
+                    var qRow = qm.Slice(((b * t) + i) * width + (h * d), d);
+                    var accRow = acc.AsSpan(0, d);
+                    accRow.Clear();
+                    float runningMax = float.NegativeInfinity, runningSum = 0;
+
+                    // Online softmax: each key block rescales what was accumulated so far by exp(oldMax − newMax).
+                    for (int j0 = 0; j0 < len; j0 += KeyBlock)
+                    {
+                        int count = Math.Min(KeyBlock, len - j0);
+                        var s = scores[..count];
+                        for (int j = 0; j < count; j++)
+                        {
+                            s[j] = CpuKernels.Dot(qRow, km.Slice(((b * t) + j0 + j) * width + (h * d), d)) * scale;
+                        }
+
+                        float blockMax = CpuKernels.Max(s);
+                        float newMax = float.IsNaN(blockMax) ? float.NaN : Math.Max(runningMax, blockMax);
+                        if (runningSum != 0)
+                        {
+                            float correction = MathF.Exp(runningMax - newMax);
+                            runningSum *= correction;
+                            CpuKernels.Scale(accRow, correction);
+                        }
+
+                        runningSum += CpuKernels.ExpShifted(s, newMax, s);
+                        for (int j = 0; j < count; j++)
+                        {
+                            CpuKernels.Axpy(s[j], vm.Slice(((b * t) + j0 + j) * width + (h * d), d), accRow);
+                        }
+
+                        runningMax = newMax;
+                    }
+
+                    float inv = 1 / runningSum;
+                    for (int c = 0; c < d; c++)
+                    {
+                        outRow[c] = accRow[c] * inv;
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(acc);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void MeanPool(BackendMatrix input, int sequenceLength, ReadOnlySpan<int> lengths, BackendMatrix output)
+    {
+        HostBackend.CheckPool(input, sequenceLength, lengths.Length, output);
+        var x = Host(input);
+        var y = Host(output);
+        for (int b = 0; b < lengths.Length; b++)
+        {
+            var row = y.Row(b);
+            row.Clear();
+            if ((uint)lengths[b] > (uint)sequenceLength)
+            {
+                throw new ArgumentException($"mean pool: length {lengths[b]} outside 0..{sequenceLength}");
+            }
+
+            for (int i = 0; i < lengths[b]; i++)
+            {
+                CpuKernels.Add(row, x.Row((b * sequenceLength) + i), row);
+            }
+
+            if (lengths[b] > 0)
+            {
+                CpuKernels.Scale(row, 1f / lengths[b]);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void ClsPool(BackendMatrix input, int sequenceLength, BackendMatrix output)
+    {
+        HostBackend.CheckPool(input, sequenceLength, output.Rows, output);
+        var x = Host(input);
+        var y = Host(output);
+        for (int b = 0; b < output.Rows; b++)
+        {
+            x.Row(b * sequenceLength).CopyTo(y.Row(b));
+        }
+    }
+
+    /// <inheritdoc />
+    public void L2Normalize(BackendMatrix input, BackendMatrix output)
+    {
+        HostBackend.SameShape(input, output, "normalize");
+        var x = Host(input);
+        var y = Host(output);
+        for (int i = 0; i < x.Rows; i++)
+        {
+            var row = x.Row(i);
+            float norm = MathF.Sqrt(CpuKernels.Dot(row, row));
+            if (!ReferenceEquals(x, y))
+            {
+                row.CopyTo(y.Row(i));
+            }
+
+            CpuKernels.Scale(y.Row(i), 1 / Math.Max(norm, 1e-12f));
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private static void ForRowBlocks(int rows, Action<int, int> body)
+    {
+        int blocks = (rows + RowsPerTask - 1) / RowsPerTask;
+        if (blocks <= 1)
+        {
+            body(0, rows);
+            return;
+        }
+
+        Parallel.For(0, blocks, blk => body(blk * RowsPerTask, Math.Min(rows, (blk + 1) * RowsPerTask)));
+    }
+
+    private static HostMatrix Host(BackendMatrix m) => HostBackend.Host(m, BackendName);
+
+    private static CpuWeight W(BackendWeight w) =>
+        w as CpuWeight ?? throw new BackendException($"weight '{w.Name}' was prepared by another backend");
+
+    private sealed class CpuWeight(WeightTensor tensor, int rows, int columns, float[]? widened)
+        : BackendWeight(tensor.Name, rows, columns, tensor.Type)
+    {
+        public WeightTensor Tensor { get; } = tensor;
+
+        /// <summary>The widened values of a vector weight.</summary>
+        public ReadOnlySpan<float> Vector => widened ?? throw new BackendException($"'{Name}' is a matrix, not a vector");
+
+        /// <summary>Widens (or dequantises) one row into <paramref name="destination"/>.</summary>
+        public void ReadRow(int row, Span<float> destination)
+        {
+            int c = Columns;
+            switch (Tensor.Type)
+            {
+                case WeightType.F32:
+                    MemoryMarshal.Cast<byte, float>(Tensor.Data.Span).Slice(row * c, c).CopyTo(destination);
+                    break;
+                case WeightType.F16:
+                    var halves = MemoryMarshal.Cast<byte, Half>(Tensor.Data.Span).Slice(row * c, c);
+                    for (int i = 0; i < c; i++)
+                    {
+                        destination[i] = (float)halves[i];
+                    }
+
+                    break;
+                case WeightType.BF16:
+                    var raw = MemoryMarshal.Cast<byte, ushort>(Tensor.Data.Span).Slice(row * c, c);
+                    for (int i = 0; i < c; i++)
+                    {
+                        destination[i] = BitConverter.Int32BitsToSingle(raw[i] << 16);
+                    }
+
+                    break;
+                case WeightType.Q4:
+                    var panel = new float[c * PanelGemm.NR];
+                    new Q4PanelSource(Tensor.Q4!).Pack(row, 1, panel);
+                    for (int i = 0; i < c; i++)
+                    {
+                        destination[i] = panel[i * PanelGemm.NR];
+                    }
+
+                    break;
+                default:
+                    throw new BackendException($"'{Name}': unsupported type {Tensor.Type}");
+            }
+        }
+    }
+}

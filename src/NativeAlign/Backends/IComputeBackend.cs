@@ -1,0 +1,172 @@
+using NativeAlign.Models;
+
+namespace NativeAlign.Backends;
+
+/// <summary>The operations an encoder forward pass is built from; a backend says which it supports per weight type.</summary>
+public enum BackendOp
+{
+    /// <summary>Word + position (+ token type) embedding rows gathered and summed.</summary>
+    EmbeddingSum,
+
+    /// <summary>y = act(x·Wᵀ + b) + residual with W [out, in].</summary>
+    Linear,
+
+    /// <summary>Per-row layer normalisation with gain and bias.</summary>
+    LayerNorm,
+
+    /// <summary>An elementwise activation (<see cref="ActivationKind"/>).</summary>
+    Activation,
+
+    /// <summary>Elementwise sum of two matrices.</summary>
+    Add,
+
+    /// <summary>Per-row softmax.</summary>
+    Softmax,
+
+    /// <summary>Multi-head scaled dot-product attention over a padded batch.</summary>
+    Attention,
+
+    /// <summary>Mean over the real (unpadded) tokens of each sequence.</summary>
+    MeanPool,
+
+    /// <summary>The first token of each sequence.</summary>
+    ClsPool,
+
+    /// <summary>Per-row L2 normalisation.</summary>
+    L2Normalize,
+}
+
+/// <summary>Elementwise activations.</summary>
+public enum ActivationKind
+{
+    /// <summary>Identity.</summary>
+    None,
+
+    /// <summary>Exact GELU: x·Φ(x) = ½x(1 + erf(x/√2)).</summary>
+    Gelu,
+
+    /// <summary>The tanh approximation of GELU (<c>gelu_new</c>, <c>gelu_pytorch_tanh</c>).</summary>
+    GeluTanh,
+
+    /// <summary>max(x, 0).</summary>
+    Relu,
+
+    /// <summary>Hyperbolic tangent (BERT pooler, LaBSE's Dense module).</summary>
+    Tanh,
+
+    /// <summary>Logistic sigmoid 1/(1 + e^−x) (a sentence-transformers Dense option).</summary>
+    Sigmoid,
+}
+
+/// <summary>The shape of a padded attention batch: Batch sequences of SequenceLength rows, Heads heads of HeadSize.</summary>
+/// <param name="Batch">Sequences in the batch.</param>
+/// <param name="SequenceLength">Padded length: every sequence occupies this many rows.</param>
+/// <param name="Heads">Attention heads.</param>
+/// <param name="HeadSize">Width of one head; Q, K, V and the output are [Batch·SequenceLength × Heads·HeadSize].</param>
+public readonly record struct AttentionShape(int Batch, int SequenceLength, int Heads, int HeadSize);
+
+/// <summary>A row-major float32 activation matrix owned by a backend (host memory for CPU backends, a device buffer elsewhere).</summary>
+public abstract class BackendMatrix
+{
+    /// <summary>Creates the handle.</summary>
+    protected BackendMatrix(int rows, int columns)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        Rows = rows;
+        Columns = columns;
+    }
+
+    /// <summary>Number of rows.</summary>
+    public int Rows { get; }
+
+    /// <summary>Number of columns (the row stride).</summary>
+    public int Columns { get; }
+}
+
+/// <summary>A weight prepared by a backend (converted, uploaded or kept packed, as the backend prefers).</summary>
+public abstract class BackendWeight : IDisposable
+{
+    /// <summary>Creates the handle.</summary>
+    protected BackendWeight(string name, int rows, int columns, WeightType type)
+    {
+        Name = name;
+        Rows = rows;
+        Columns = columns;
+        Type = type;
+    }
+
+    /// <summary>Canonical tensor name, for error messages.</summary>
+    public string Name { get; }
+
+    /// <summary>Rows (output features of a linear weight, rows of a table; 1 for a vector).</summary>
+    public int Rows { get; }
+
+    /// <summary>Columns (input features of a linear weight; length of a vector).</summary>
+    public int Columns { get; }
+
+    /// <summary>Storage type.</summary>
+    public WeightType Type { get; }
+
+    /// <inheritdoc />
+    public virtual void Dispose() => GC.SuppressFinalize(this);
+}
+
+/// <summary>
+/// A compute backend: the small set of ops a BERT / XLM-R encoder needs, over row-major float32 activations.
+/// Ops are stateless and safe to call from several threads at once on different outputs. Backends that keep
+/// activations elsewhere than host memory (OpenCL) translate at <see cref="Upload"/> / <see cref="Download"/>.
+/// </summary>
+public interface IComputeBackend : IDisposable
+{
+    /// <summary>Short name ("cpu", "reference").</summary>
+    string Name { get; }
+
+    /// <summary>Whether <paramref name="op"/> runs with weights (or tables) of <paramref name="type"/>.</summary>
+    bool Supports(BackendOp op, WeightType type);
+
+    /// <summary>Allocates a zeroed activation matrix owned by this backend.</summary>
+    BackendMatrix Allocate(int rows, int columns);
+
+    /// <summary>Copies rows × columns host floats into <paramref name="destination"/>.</summary>
+    void Upload(ReadOnlySpan<float> source, BackendMatrix destination);
+
+    /// <summary>Copies <paramref name="source"/> to host memory.</summary>
+    void Download(BackendMatrix source, Span<float> destination);
+
+    /// <summary>Prepares a weight for use; vectors (bias, gain) are given as [1, n] or [n].</summary>
+    BackendWeight PrepareWeight(WeightTensor weight);
+
+    /// <summary>output[i] = words[ids[i]] + positions[positionIds[i]] (+ types[typeIds[i]] when <paramref name="types"/> is given).</summary>
+    void EmbeddingSum(ReadOnlySpan<int> ids, ReadOnlySpan<int> positionIds, ReadOnlySpan<int> typeIds, BackendWeight words, BackendWeight positions, BackendWeight? types, BackendMatrix output);
+
+    /// <summary>output = act(input·weightᵀ + bias) + residual; bias and residual optional; output must not alias input.</summary>
+    void Linear(BackendMatrix input, BackendWeight weight, BackendWeight? bias, ActivationKind activation, BackendMatrix? residual, BackendMatrix output);
+
+    /// <summary>Per-row (x − mean)/√(var + eps)·gain + bias; output may alias input.</summary>
+    void LayerNorm(BackendMatrix input, BackendWeight gain, BackendWeight bias, float epsilon, BackendMatrix output);
+
+    /// <summary>Elementwise activation; output may alias input.</summary>
+    void Activate(BackendMatrix input, ActivationKind activation, BackendMatrix output);
+
+    /// <summary>output = a + b; output may alias either.</summary>
+    void Add(BackendMatrix a, BackendMatrix b, BackendMatrix output);
+
+    /// <summary>Per-row softmax; output may alias input.</summary>
+    void Softmax(BackendMatrix input, BackendMatrix output);
+
+    /// <summary>
+    /// softmax(Q·Kᵀ/√d + mask)·V per sequence and head; keys at positions ≥ lengths[b] are masked out; rows of padding
+    /// queries are written as zeros.
+    /// </summary>
+    void Attention(BackendMatrix q, BackendMatrix k, BackendMatrix v, AttentionShape shape, ReadOnlySpan<int> lengths, BackendMatrix output);
+
+    /// <summary>output[b] = mean of input rows b·T … b·T + lengths[b] − 1 (zeros when the length is 0).</summary>
+    void MeanPool(BackendMatrix input, int sequenceLength, ReadOnlySpan<int> lengths, BackendMatrix output);
+
+    /// <summary>output[b] = input row b·T.</summary>
+    void ClsPool(BackendMatrix input, int sequenceLength, BackendMatrix output);
+
+    /// <summary>Per-row x/max(‖x‖₂, 1e-12); output may alias input.</summary>
+    void L2Normalize(BackendMatrix input, BackendMatrix output);
+}

@@ -1,0 +1,446 @@
+using NativeAlign.Backends;
+using NativeAlign.Backends.Cpu;
+using NativeAlign.Backends.Reference;
+using NativeAlign.IO;
+using NativeAlign.Tokenizers;
+
+namespace NativeAlign.Models;
+
+/// <summary>Options for <see cref="SentenceEncoder.Load(string, SentenceEncoderOptions?)"/>.</summary>
+public sealed class SentenceEncoderOptions
+{
+    /// <summary>Pooling; null keeps what the model folder says (sentence-transformers <c>1_Pooling</c>), else mean.</summary>
+    public SentencePoolingMode? Pooling { get; init; }
+
+    /// <summary>CLS through BERT's pooler (tanh(W·h + b)) instead of <see cref="Pooling"/>; needs <c>pooler.dense.*</c> weights.</summary>
+    public bool UsePooler { get; init; }
+
+    /// <summary>L2 normalisation; null keeps what the model folder says (a <c>Normalize</c> module), else off.</summary>
+    public bool? Normalize { get; init; }
+
+    /// <summary>
+    /// Which layer's states to pool and return: 0 = embeddings, L = last, negative counts from the end (−1 = last, the default).
+    /// Dense modules of a sentence-transformers folder apply to whatever is pooled.
+    /// </summary>
+    public int Layer { get; init; } = -1;
+
+    /// <summary>Token budget per batch (batch size × padded length); inputs are sorted by length first.</summary>
+    public int BatchTokens { get; init; } = 8192;
+
+    /// <summary>Backend name: "cpu" (default) or "reference" (float64 scalar; slow, for checking).</summary>
+    public string Backend { get; init; } = "cpu";
+}
+
+/// <summary>Sentence embeddings, row-major [<see cref="Count"/> × <see cref="Dimension"/>], row i for input i.</summary>
+public sealed class SentenceEmbeddings
+{
+    internal SentenceEmbeddings(int count, int dimension, float[] data, int truncatedInputs, long truncatedTokens)
+    {
+        Count = count;
+        Dimension = dimension;
+        Data = data;
+        TruncatedInputs = truncatedInputs;
+        TruncatedTokens = truncatedTokens;
+    }
+
+    /// <summary>Number of inputs.</summary>
+    public int Count { get; }
+
+    /// <summary>Embedding width.</summary>
+    public int Dimension { get; }
+
+    /// <summary>All embeddings, row-major.</summary>
+    public float[] Data { get; }
+
+    /// <summary>How many inputs were longer than the model allows and lost tokens.</summary>
+    public int TruncatedInputs { get; }
+
+    /// <summary>How many tokens truncation removed in total.</summary>
+    public long TruncatedTokens { get; }
+
+    /// <summary>The embedding of input <paramref name="index"/>.</summary>
+    public ReadOnlySpan<float> this[int index] => Data.AsSpan(index * Dimension, Dimension);
+}
+
+/// <summary>Per-token hidden states of one input with the tokenizer's alignment to the text.</summary>
+public sealed class TokenEmbeddings
+{
+    internal TokenEmbeddings(TokenizedText tokens, int layer, int dimension, float[] states)
+    {
+        Tokens = tokens;
+        Layer = layer;
+        Dimension = dimension;
+        States = states;
+    }
+
+    /// <summary>The tokens (ids, strings, offsets, word ids), after any truncation; one state row per token.</summary>
+    public TokenizedText Tokens { get; }
+
+    /// <summary>The layer the states come from (0 = embeddings).</summary>
+    public int Layer { get; }
+
+    /// <summary>Width of one state.</summary>
+    public int Dimension { get; }
+
+    /// <summary>States, row-major [Tokens.Count × Dimension].</summary>
+    public float[] States { get; }
+
+    /// <summary>The state of token <paramref name="index"/>.</summary>
+    public ReadOnlySpan<float> this[int index] => States.AsSpan(index * Dimension, Dimension);
+}
+
+/// <summary>
+/// A loaded sentence encoder: tokenizer, transformer and pooling head. Load once, then call <see cref="Embed"/> or
+/// <see cref="EncodeTokens"/> from any number of threads; dispose when done (disposal waits for calls in flight and
+/// releases the memory-mapped weights).
+/// </summary>
+/// <example>
+/// <code>
+/// using var encoder = SentenceEncoder.Load("models/all-MiniLM-L6-v2", new SentenceEncoderOptions { Normalize = true });
+/// var e = encoder.Embed(["A cat sits on the mat.", "A kitten is sitting on a rug."]);
+/// float cosine = 0;
+/// for (int i = 0; i &lt; e.Dimension; i++) cosine += e[0][i] * e[1][i]; // normalised: the dot product is the cosine
+/// </code>
+/// </example>
+public sealed class SentenceEncoder : IDisposable
+{
+    private readonly IDisposable _owned;
+    private readonly TransformerEncoder _encoder;
+    private readonly SentenceHead _head;
+    private readonly ITokenizer? _tokenizer;
+    private readonly int _layer;
+    private readonly int _batchTokens;
+    private readonly int _maxTokens;
+    private readonly bool _lowerCase;
+    private readonly object _gate = new();
+    private int _active;
+    private bool _disposed;
+
+    private SentenceEncoder(IDisposable owned, TransformerEncoder encoder, SentenceHead head, ITokenizer? tokenizer, int layer, int batchTokens, int maxTokens, bool lowerCase)
+    {
+        _owned = owned;
+        _maxTokens = maxTokens;
+        _lowerCase = lowerCase;
+        _encoder = encoder;
+        _head = head;
+        _tokenizer = tokenizer;
+        _layer = layer;
+        _batchTokens = batchTokens;
+    }
+
+    /// <summary>The encoder's configuration.</summary>
+    public EncoderConfig Config => _encoder.Config;
+
+    /// <summary>Width of the sentence embeddings.</summary>
+    public int Dimension => _head.Dimension;
+
+    /// <summary>The pooling in use (modes, pooler, Dense layers, normalisation).</summary>
+    public SentenceHeadSpec Head => _head.Spec;
+
+    /// <summary>Longest input in tokens; longer inputs are truncated (the position table, or sentence-transformers' <c>max_seq_length</c> when smaller).</summary>
+    public int MaxTokens => _maxTokens;
+
+    /// <summary>Whether embeddings are L2-normalised.</summary>
+    public bool Normalize => _head.Spec.Normalize;
+
+    /// <summary>The layer pooled (0 = embeddings … L = last).</summary>
+    public int Layer => _layer;
+
+    /// <summary>The tokenizer, or null when the encoder was built without one (token ids only).</summary>
+    public ITokenizer? Tokenizer => _tokenizer;
+
+    /// <summary>
+    /// Loads a model folder: <c>config.json</c>, the weights (<c>model.safetensors</c>, a sharded index, or
+    /// <c>onnx/*.onnx</c>), the tokenizer, and sentence-transformers modules when present.
+    /// </summary>
+    public static SentenceEncoder Load(string modelDirectory, SentenceEncoderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(modelDirectory);
+        options ??= new SentenceEncoderOptions();
+        var folder = ModelFolder.Open(modelDirectory);
+        try
+        {
+            var head = SentenceHeadSpec.FromPipeline(folder.Pipeline);
+            head = head with
+            {
+                Modes = options.Pooling is { } mode ? [mode] : options.UsePooler ? [SentencePoolingMode.Cls] : head.Modes,
+                Pooler = options.UsePooler,
+                Normalize = options.Normalize ?? head.Normalize,
+            };
+            // A folder without a tokenizer still serves token ids (EmbedIds, HiddenStates); Embed then says what is missing.
+            var tokenizer = folder.TokenizerPath is null ? null : TokenizerLoader.FromModelFolder(folder.Directory);
+            var transformer = folder.Pipeline.Steps.OfType<TransformerStep>().FirstOrDefault();
+            return Build(folder.Config, folder.Weights, folder, tokenizer, head, options, folder.WeightsPath, transformer?.MaxSequenceLength, transformer?.DoLowerCase ?? false);
+        }
+        catch
+        {
+            folder.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Builds an encoder over already opened parts; takes ownership of <paramref name="weights"/> (disposed with the
+    /// encoder, or at once when building fails). <paramref name="tokenizer"/> may be null for token-id input only.
+    /// </summary>
+    public static SentenceEncoder Create(EncoderConfig config, IModelWeights weights, ITokenizer? tokenizer, SentenceHeadSpec head, SentenceEncoderOptions? options = null, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(head);
+        return Build(config, weights, weights, tokenizer, head, options ?? new SentenceEncoderOptions(), source, null, false);
+    }
+
+    private static SentenceEncoder Build(EncoderConfig config, IModelWeights weights, IDisposable owned, ITokenizer? tokenizer, SentenceHeadSpec head, SentenceEncoderOptions options, string? source, int? maxSequenceLength, bool lowerCase)
+    {
+        if (options.BatchTokens < 1)
+        {
+            throw new NativeAlignException(ErrorKind.Usage, $"batch token budget {options.BatchTokens} must be at least 1");
+        }
+
+        IComputeBackend backend = options.Backend switch
+        {
+            "cpu" => new CpuBackend(),
+            "reference" => new ReferenceBackend(),
+            _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown backend '{options.Backend}' (expected cpu or reference)"),
+        };
+        TransformerEncoder? encoder = null;
+        try
+        {
+            encoder = TransformerEncoder.Create(config, weights, backend, source);
+            int layer = encoder.ResolveLayer(options.Layer);
+            var sentenceHead = new SentenceHead(head, encoder);
+            int maxTokens = Math.Min(config.MaxSequenceLength, maxSequenceLength is > 1 and var m ? m : int.MaxValue);
+            return new SentenceEncoder(owned, encoder, sentenceHead, tokenizer, layer, options.BatchTokens, maxTokens, lowerCase);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            backend.Dispose();
+            owned.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Embeds each text; row i of the result belongs to texts[i].</summary>
+    /// <param name="texts">The inputs.</param>
+    /// <param name="progress">Receives the number of inputs finished after each batch.</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    public SentenceEmbeddings Embed(ReadOnlySpan<string> texts, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var tokenizer = _tokenizer ?? throw new ModelFormatException(null, null, "the model folder has no tokenizer (tokenizer.json, vocab.txt or a SentencePiece .model); only token ids can be embedded");
+        var ids = new int[texts.Length][];
+        var types = new int[texts.Length][];
+        long truncatedTokens = 0;
+        int truncatedInputs = 0;
+        for (int i = 0; i < texts.Length; i++)
+        {
+            var text = texts[i] ?? throw new ArgumentException($"text {i} is null", nameof(texts));
+            var tokens = tokenizer.Encode(_lowerCase ? text.ToLowerInvariant() : text);
+            ids[i] = tokens.Ids;
+            types[i] = tokens.TypeIds;
+            if (tokens.TruncatedTokens > 0)
+            {
+                truncatedInputs++;
+                truncatedTokens += tokens.TruncatedTokens;
+            }
+        }
+
+        var result = EmbedIds(ids, types, progress, cancellationToken);
+        return new SentenceEmbeddings(result.Count, result.Dimension, result.Data, result.TruncatedInputs + truncatedInputs, result.TruncatedTokens + truncatedTokens);
+    }
+
+    /// <summary>
+    /// Embeds inputs given as token ids (special tokens included). Inputs longer than the position table are cut to
+    /// it, keeping the final (separator) token, and counted in the result.
+    /// </summary>
+    public SentenceEmbeddings EmbedIds(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        Enter();
+        try
+        {
+            var (fitted, fittedTypes, truncatedInputs, truncatedTokens) = Fit(ids, typeIds);
+            int dim = Dimension;
+            var output = new float[(long)fitted.Length * dim];
+            int done = 0;
+            foreach (var batch in EncoderBatchPlanner.Plan(fitted.Select(s => s.Length).ToArray(), _batchTokens))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var batchIds = batch.Select(i => fitted[i]).ToArray();
+                var batchTypes = batch.Select(i => fittedTypes[i]).ToArray();
+                var hidden = _encoder.Forward(batchIds, batchTypes, _layer, out int t);
+                var lengths = batchIds.Select(s => s.Length).ToArray();
+                var pooled = _head.Apply(hidden, t, lengths);
+                var host = new float[batch.Length * dim];
+                _encoder.Backend.Download(pooled, host);
+                for (int j = 0; j < batch.Length; j++)
+                {
+                    host.AsSpan(j * dim, dim).CopyTo(output.AsSpan(batch[j] * dim, dim));
+                }
+
+                done += batch.Length;
+                progress?.Report(done);
+            }
+
+            return new SentenceEmbeddings(fitted.Length, dim, output, truncatedInputs, truncatedTokens);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Tokenizes <paramref name="text"/> and returns the hidden state of every token from <paramref name="layer"/> (default: the encoder's layer).</summary>
+    public TokenEmbeddings EncodeTokens(string text, int? layer = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var tokenizer = _tokenizer ?? throw new ModelFormatException(null, null, "the model folder has no tokenizer (tokenizer.json, vocab.txt or a SentencePiece .model); only token ids can be encoded");
+        var tokens = tokenizer.Encode(_lowerCase ? text.ToLowerInvariant() : text);
+        int resolved = layer is { } l ? _encoder.ResolveLayer(l) : _layer;
+        var (fitted, _, _, cut) = Fit([tokens.Ids], [tokens.TypeIds]);
+        if (cut > 0)
+        {
+            tokens = Truncate(tokens, fitted[0].Length);
+        }
+
+        var states = HiddenStatesCore([tokens.Ids], [tokens.TypeIds], resolved)[0];
+        return new TokenEmbeddings(tokens, resolved, Config.HiddenSize, states);
+    }
+
+    /// <summary>
+    /// Hidden states of <paramref name="layer"/> (0 = embeddings … L, negative from the end) for each input of token ids,
+    /// one row-major [length × Hidden] array per input. Inputs must fit the position table.
+    /// </summary>
+    public float[][] HiddenStates(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds = null, int layer = -1)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        return HiddenStatesCore(ids, typeIds, _encoder.ResolveLayer(layer));
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            while (_active > 0)
+            {
+                Monitor.Wait(_gate);
+            }
+        }
+
+        _head.Dispose();
+        _encoder.Dispose();
+        _encoder.Backend.Dispose();
+        _owned.Dispose();
+    }
+
+    private float[][] HiddenStatesCore(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds, int layer)
+    {
+        Enter();
+        try
+        {
+            int h = Config.HiddenSize;
+            foreach (var seq in ids)
+            {
+                if (seq.Length > Config.MaxSequenceLength)
+                {
+                    throw new NativeAlignException(ErrorKind.Usage, $"an input of {seq.Length} tokens exceeds the model's position table ({Config.MaxSequenceLength})");
+                }
+            }
+
+            var result = new float[ids.Count][];
+            foreach (var batch in EncoderBatchPlanner.Plan(ids.Select(s => s.Length).ToArray(), _batchTokens))
+            {
+                var batchIds = batch.Select(i => ids[i]).ToArray();
+                var batchTypes = typeIds is null ? null : batch.Select(i => typeIds[i]).ToArray();
+                var hidden = _encoder.Forward(batchIds, batchTypes, layer, out int t);
+                var host = new float[hidden.Rows * h];
+                _encoder.Backend.Download(hidden, host);
+                for (int j = 0; j < batch.Length; j++)
+                {
+                    result[batch[j]] = host.AsSpan(j * t * h, batchIds[j].Length * h).ToArray();
+                }
+            }
+
+            return result;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Cuts inputs longer than the position table to it, keeping the last (separator) token.</summary>
+    private (int[][] Ids, int[]?[] Types, int TruncatedInputs, long TruncatedTokens) Fit(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds)
+    {
+        int max = _maxTokens;
+        var fitted = new int[ids.Count][];
+        var fittedTypes = new int[]?[ids.Count];
+        int inputs = 0;
+        long tokens = 0;
+        for (int i = 0; i < ids.Count; i++)
+        {
+            var seq = ids[i] ?? throw new ArgumentException($"input {i} is null", nameof(ids));
+            var types = typeIds?[i];
+            if (types is not null && types.Length != seq.Length)
+            {
+                throw new ArgumentException($"input {i}: {types.Length} token types for {seq.Length} ids", nameof(typeIds));
+            }
+
+            if (seq.Length > max)
+            {
+                inputs++;
+                tokens += seq.Length - max;
+                seq = [.. seq.AsSpan(0, max - 1), seq[^1]];
+                types = types is null ? null : [.. types.AsSpan(0, max - 1), types[^1]];
+            }
+
+            fitted[i] = seq;
+            fittedTypes[i] = types;
+        }
+
+        return (fitted, fittedTypes, inputs, tokens);
+    }
+
+    private static TokenizedText Truncate(TokenizedText t, int keep)
+    {
+        static T[] Cut<T>(T[] a, int keep) => [.. a.AsSpan(0, keep - 1), a[^1]];
+        return new TokenizedText
+        {
+            Ids = Cut(t.Ids, keep),
+            Tokens = Cut(t.Tokens, keep),
+            TypeIds = Cut(t.TypeIds, keep),
+            Offsets = Cut(t.Offsets, keep),
+            WordIds = Cut(t.WordIds, keep),
+            TruncatedTokens = t.TruncatedTokens + (t.Count - keep),
+        };
+    }
+
+    private void Enter()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _active++;
+        }
+    }
+
+    private void Exit()
+    {
+        lock (_gate)
+        {
+            _active--;
+            if (_active == 0)
+            {
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+}
