@@ -66,6 +66,14 @@ public sealed class OpenClBackend : IComputeBackend
     };
 
     /// <summary>
+    /// Whether <paramref name="op"/> runs with <paramref name="type"/> weights on a batch of <paramref name="shape"/>: the
+    /// type rule of <see cref="Supports(BackendOp, WeightType)"/> plus the one shape limit the kernels have (attention's
+    /// head size, see <see cref="AttentionUnsupportedReason"/>).
+    /// </summary>
+    public bool Supports(BackendOp op, WeightType type, AttentionShape shape) =>
+        Supports(op, type) && (op != BackendOp.Attention || AttentionUnsupportedReason(shape) is null);
+
+    /// <summary>
     /// Whether an attention of <paramref name="shape"/> runs here: the kernel holds one head in a work-group of
     /// <see cref="AttentionKernels.GroupSize"/> work-items, so the head size may not exceed it; null when supported,
     /// else the reason.

@@ -288,6 +288,8 @@ public sealed class OpenClBackendOpTests
     public void Attention_HeadSizeAboveTheWorkGroup_IsABackendException()
     {
         var shape = new AttentionShape(1, 2, 1, 256);
+        Assert.That(_cl.Supports(BackendOp.Attention, WeightType.F32, shape), Is.False);
+        Assert.That(_cl.Supports(BackendOp.Attention, WeightType.F32, shape with { HeadSize = 128 }), Is.True);
         var m = _cl.Allocate(2, 256);
         var o = _cl.Allocate(2, 256);
         var e = Assert.Throws<BackendException>(() => _cl.Attention(m, m, m, shape, [2], o));
