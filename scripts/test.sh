@@ -36,8 +36,20 @@ if [ "${NATIVEALIGN_SKIP_AOT:-0}" != 1 ]; then
       python3 scripts/check-opencl-devices.py "$results/aot-info.json"
     check "AOT binary runs the C# kernels on OpenCL device 0 within their float64 error bounds" \
       "$aot/nativealign" kernels check
+    # The first line of each shared Tatoeba file (12 sentences): the AOT binary on OpenCL against the JIT CPU path.
+    for f in ../shared/data/tatoeba/tatoeba.*-eng.*; do head -n 1 "$f"; done > "$results/aot-embed.txt"
+    aot_embed() {
+      "$aot/nativealign" embed --backend opencl --device 0 -i "$results/aot-embed.txt" -o "$results/aot-embed-opencl.npy" \
+        && dotnet src/NativeAlign.Cli/bin/Release/net10.0/NativeAlign.Cli.dll embed --backend cpu -i "$results/aot-embed.txt" -o "$results/aot-embed-cpu.npy" \
+        && /usr/bin/python3 -c 'import sys, numpy as np
+a, b = np.load(sys.argv[1]).astype(np.float64), np.load(sys.argv[2]).astype(np.float64)
+c = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+print("aot embed: %d sentences, lowest cosine %.7f" % (len(c), c.min()))
+sys.exit(0 if a.shape == b.shape and a.shape[0] == 12 and c.min() >= 0.9999 else 1)' "$results/aot-embed-opencl.npy" "$results/aot-embed-cpu.npy"
+    }
+    check "AOT binary runs embed --backend opencl; cosine >= 0.9999 per sentence against the JIT CPU path" aot_embed
   else
-    extra_failed=$((extra_failed + 3)); echo "smoke: FAIL AOT binary missing"
+    extra_failed=$((extra_failed + 4)); echo "smoke: FAIL AOT binary missing"
   fi
 fi
 

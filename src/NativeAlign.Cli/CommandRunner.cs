@@ -1,20 +1,33 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 
 namespace NativeAlign.Cli;
 
 /// <summary>
 /// Runs a command and turns every failure into one line on stderr and a documented exit code:
 /// 0 success, 1 usage errors found by the parser, 2 usage, 3 input, 4 model, 5 backend, 70 internal, 130 cancelled.
+/// It also owns cancellation: the first SIGINT (Ctrl-C) or SIGTERM cancels <see cref="Cancellation"/>, which long
+/// commands check between batches; they then throw <see cref="OperationCanceledException"/>, their
+/// <see cref="NativeAlign.IO.AtomicFile"/> outputs are disposed uncommitted (temporary files deleted), and the run exits
+/// with 130. A second signal is left to the runtime's default handling, which ends the process at once.
 /// </summary>
 internal static class CommandRunner
 {
     /// <summary>Exit code for an interrupted run (128 + SIGINT).</summary>
     public const int Cancelled = 130;
 
+    private static readonly CancellationTokenSource CancelSource = new();
+
+    /// <summary>Cancelled when the user interrupts the run (SIGINT, Ctrl-C) or the system asks it to stop (SIGTERM).</summary>
+    public static CancellationToken Cancellation => CancelSource.Token;
+
     /// <summary>Parses and runs <paramref name="args"/> against <paramref name="root"/>.</summary>
     public static int Invoke(RootCommand root, string[] args)
     {
-        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        // System.CommandLine's own termination handling would only reach asynchronous actions; ours reaches every command.
+        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
             return root.Parse(args).Invoke(config);
@@ -25,23 +38,43 @@ internal static class CommandRunner
         }
     }
 
+    private static void OnSignal(PosixSignalContext context)
+    {
+        if (CancelSource.IsCancellationRequested)
+        {
+            // Second signal: the user insists; let the default action end the process.
+            return;
+        }
+
+        context.Cancel = true;
+        CancelSource.Cancel();
+    }
+
     /// <summary>Writes the one-line message for <paramref name="e"/> and returns its exit code.</summary>
     public static int Report(Exception e)
     {
+        // Parallel loops wrap what their bodies throw; the typed error inside is what the user must see.
+        if (e is AggregateException aggregate)
+        {
+            var inner = aggregate.Flatten().InnerExceptions;
+            e = inner.FirstOrDefault(x => x is NativeAlignException) ?? inner.FirstOrDefault(x => x is OperationCanceledException) ?? (inner.Count > 0 ? inner[0] : e);
+        }
+
         var error = Console.Error;
         switch (e)
         {
             case NativeAlignException n:
-                error.WriteLine($"nativealign: {n.Kind.ToString().ToLowerInvariant()} error: {n.Message}");
+                // One line: a message carrying a line break (e.g. quoting a file's content) is folded.
+                error.WriteLine($"nativealign: {n.Kind.ToString().ToLowerInvariant()} error: {OneLine(n.Message)}");
                 return (int)n.Kind;
             case OperationCanceledException:
-                error.WriteLine("nativealign: cancelled; no partial output was written");
+                error.WriteLine("nativealign: cancelled; no output file was left half-written");
                 return Cancelled;
             case OutOfMemoryException:
                 error.WriteLine("nativealign: out of memory; try a smaller --batch-tokens");
                 return (int)ErrorKind.Internal;
             default:
-                error.WriteLine($"nativealign: internal error ({e.GetType().Name}): {e.Message}");
+                error.WriteLine($"nativealign: internal error ({e.GetType().Name}): {OneLine(e.Message)}");
                 if (Environment.GetEnvironmentVariable("NATIVEALIGN_DEBUG") == "1")
                 {
                     error.WriteLine(e.ToString());
@@ -54,4 +87,6 @@ internal static class CommandRunner
                 return (int)ErrorKind.Internal;
         }
     }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 }

@@ -46,6 +46,12 @@ public sealed class SnapshotTests
     [TestCase("MatMulQ4TransposedB")]
     [TestCase("CosineTopK")]
     [TestCase("SinkhornLog")]
+    [TestCase("Activate")]
+    [TestCase("BiasActivation")]
+    [TestCase("L2NormalizeRows")]
+    [TestCase("ClsPooling")]
+    [TestCase("ZeroPaddingRows")]
+    [TestCase("Fill")]
     public void Kernel_EmittedOpenClC_MatchesSnapshotExactly(string kernel)
     {
         var result = RunOverKernelProject(out _);

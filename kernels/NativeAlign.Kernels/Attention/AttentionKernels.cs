@@ -101,4 +101,24 @@ public static partial class AttentionKernels
             output[((tokenBase + position) * hidden) + headOffset + lane] = runningSum > 0f ? accumulator / runningSum : 0f;
         }
     }
+
+    /// <summary>
+    /// Zeroes the rows of padding tokens: <c>x[r, c] = 0</c> where <c>mask[r] == 0</c>, for a 2-D range of
+    /// (columns, rows) work-items. <see cref="Attention"/> computes every query row, padding ones included; the backend
+    /// contract wants padding rows of the attention output to be zeros.
+    /// </summary>
+    /// <param name="x">Matrix, rows × columns, changed in place.</param>
+    /// <param name="mask">1 for a token, 0 for padding, rows.</param>
+    /// <param name="rows">Rows of x.</param>
+    /// <param name="columns">Columns of x.</param>
+    [Kernel(LocalSizeX = 64)]
+    public static void ZeroPaddingRows(GlobalBuffer<float> x, ReadOnlyGlobalBuffer<int> mask, int rows, int columns)
+    {
+        int c = WorkItem.GlobalId(0);
+        int r = WorkItem.GlobalId(1);
+        if (c < columns && r < rows && mask[r] == 0)
+        {
+            x[(r * columns) + c] = 0f;
+        }
+    }
 }

@@ -57,4 +57,24 @@ public static partial class EmbeddingKernels
             pooled[(s * hidden) + h] = sum / (float)Math.Max(count, 1);
         }
     }
+
+    /// <summary>
+    /// CLS pooling: <c>pooled[s, h] = x[s, 0, h]</c>, the first token of each sentence, for a 2-D range of
+    /// (hidden, sentences) work-items.
+    /// </summary>
+    /// <param name="x">Hidden states, sentences × sequence × hidden.</param>
+    /// <param name="pooled">Output, sentences × hidden.</param>
+    /// <param name="sentences">Number of sentences.</param>
+    /// <param name="sequence">Padded sequence length.</param>
+    /// <param name="hidden">Hidden size.</param>
+    [Kernel(LocalSizeX = 64)]
+    public static void ClsPooling(ReadOnlyGlobalBuffer<float> x, GlobalBuffer<float> pooled, int sentences, int sequence, int hidden)
+    {
+        int h = WorkItem.GlobalId(0);
+        int s = WorkItem.GlobalId(1);
+        if (h < hidden && s < sentences)
+        {
+            pooled[(s * hidden) + h] = x[(s * sequence * hidden) + h];
+        }
+    }
 }

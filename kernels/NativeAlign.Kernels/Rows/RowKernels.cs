@@ -90,6 +90,34 @@ public static partial class RowKernels
         }
     }
 
+    /// <summary>
+    /// L2 normalisation of each row: <c>y = x / max(‖x‖₂, 1e-12)</c> (sentence-transformers' Normalize module).
+    /// </summary>
+    /// <param name="x">Input, rows × columns.</param>
+    /// <param name="y">Output, rows × columns (may alias <paramref name="x"/>: every read of the row precedes the reduction's barriers, every write follows them).</param>
+    /// <param name="scratch">Local memory of <see cref="GroupSize"/> floats.</param>
+    /// <param name="rows">Number of rows.</param>
+    /// <param name="columns">Row length.</param>
+    [Kernel(LocalSizeX = GroupSize)]
+    public static void L2NormalizeRows(ReadOnlyGlobalBuffer<float> x, GlobalBuffer<float> y, LocalBuffer<float> scratch, int rows, int columns)
+    {
+        int row = Math.Min(WorkItem.GroupId(0), rows - 1);
+        int lane = WorkItem.LocalId(0);
+        int offset = row * columns;
+        float squares = 0f;
+        for (int c = lane; c < columns; c += GroupSize)
+        {
+            float v = x[offset + c];
+            squares += v * v;
+        }
+
+        float inverseNorm = 1f / MathF.Max(MathF.Sqrt(ReduceSum(scratch, lane, squares)), 1e-12f);
+        for (int c = lane; c < columns; c += GroupSize)
+        {
+            y[offset + c] = x[offset + c] * inverseNorm;
+        }
+    }
+
     /// <summary>Sum of <paramref name="value"/> over the work-group; every work-item gets the total.</summary>
     private static float ReduceSum(LocalBuffer<float> scratch, int lane, float value)
     {

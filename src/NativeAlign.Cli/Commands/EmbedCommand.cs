@@ -22,9 +22,11 @@ internal static class EmbedCommand
         var normalize = new Option<bool>("--normalize") { Description = "L2-normalise every embedding (a sentence-transformers Normalize module does so already)." };
         var layer = new Option<int>("--layer") { Description = "Layer to pool: 0 = embeddings … L = last; negative counts from the end.", DefaultValueFactory = _ => -1 };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Token budget per batch (batch size × padded length).", DefaultValueFactory = _ => 8192 };
+        var backend = BackendOption();
+        var device = DeviceOption();
         var command = new Command("embed", "Embed each line of a text file with a sentence encoder.")
         {
-            model, input, output, format, pooling, normalize, layer, batchTokens,
+            model, input, output, format, pooling, normalize, layer, batchTokens, backend, device,
         };
         command.SetAction(result =>
         {
@@ -35,6 +37,8 @@ internal static class EmbedCommand
                     Normalize = result.GetValue(normalize) ? true : null,
                     Layer = result.GetValue(layer),
                     BatchTokens = result.GetValue(batchTokens),
+                    Backend = result.GetValue(backend)!,
+                    Device = result.GetValue(device),
                 },
                 result.GetValue(pooling));
             using var encoder = SentenceEncoder.Load(ResolveModel(result.GetValue(model)), options);
@@ -90,29 +94,75 @@ internal static class EmbedCommand
         throw new NativeAlignException(ErrorKind.Usage, "no --model given and the default model (models/all-MiniLM-L6-v2 under the repository root) is not installed; run scripts/setup.sh");
     }
 
+    /// <summary>The shared <c>--backend</c> option (cpu, opencl or reference); commands that run an encoder add it with <see cref="DeviceOption"/>.</summary>
+    internal static Option<string> BackendOption()
+    {
+        var option = new Option<string>("--backend") { Description = "cpu (default), opencl (generated kernels on an OpenCL device, see --device) or reference (float64, slow).", DefaultValueFactory = _ => "cpu" };
+        option.AcceptOnlyFromAmong("cpu", "opencl", "reference");
+        return option;
+    }
+
+    /// <summary>The shared <c>--device</c> option: the OpenCL device index that <c>nativealign info</c> lists.</summary>
+    internal static Option<int> DeviceOption() =>
+        new("--device") { Description = "OpenCL device index for --backend opencl, as 'nativealign info' lists them.", DefaultValueFactory = _ => 0 };
+
     /// <summary>Options with the <c>--pooling</c> choice applied: a mode, or "pooler" for CLS through BERT's pooler.</summary>
     internal static SentenceEncoderOptions WithPooling(SentenceEncoderOptions options, string? value) => value switch
     {
         null => options,
-        "mean" => new SentenceEncoderOptions { Pooling = SentencePoolingMode.Mean, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
-        "cls" => new SentenceEncoderOptions { Pooling = SentencePoolingMode.Cls, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
-        "max" => new SentenceEncoderOptions { Pooling = SentencePoolingMode.Max, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
-        "pooler" => new SentenceEncoderOptions { UsePooler = true, Normalize = options.Normalize, Layer = options.Layer, BatchTokens = options.BatchTokens },
+        "mean" => Copy(options, SentencePoolingMode.Mean, usePooler: false),
+        "cls" => Copy(options, SentencePoolingMode.Cls, usePooler: false),
+        "max" => Copy(options, SentencePoolingMode.Max, usePooler: false),
+        "pooler" => Copy(options, null, usePooler: true),
         _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown pooling '{value}' (expected mean, cls, max or pooler)"),
+    };
+
+    private static SentenceEncoderOptions Copy(SentenceEncoderOptions o, SentencePoolingMode? pooling, bool usePooler) => new()
+    {
+        Pooling = pooling,
+        UsePooler = usePooler,
+        Normalize = o.Normalize,
+        Layer = o.Layer,
+        BatchTokens = o.BatchTokens,
+        Backend = o.Backend,
+        Device = o.Device,
     };
 
     /// <summary>Reads a UTF-8 file as lines (a final newline does not add an empty input).</summary>
     internal static string[] ReadLines(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new InputFormatException(path, null, "is a directory; expected a text file");
+        }
+
         if (!File.Exists(path))
         {
             throw new InputFormatException(path, null, "file not found");
         }
 
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputFormatException(path, null, $"cannot read: {e.Message}", e);
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            // Name the line, so the user can find it: the first invalid sequence's line is what the decoder stops at.
+            int valid = FirstInvalidUtf8(bytes);
+            long line = 1 + bytes.AsSpan(0, valid).Count((byte)'\n');
+            throw new InputFormatException(path, line, "not valid UTF-8");
+        }
+
         try
         {
             var decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-            var text = decoder.GetString(File.ReadAllBytes(path));
+            var text = decoder.GetString(bytes);
             if (text.Length > 0 && text[0] == '\uFEFF')
             {
                 text = text[1..];
@@ -134,12 +184,18 @@ internal static class EmbedCommand
         }
     }
 
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out int read, out _, replaceInvalidSequences: false);
+        return read;
+    }
+
     /// <summary>Embeds <paramref name="lines"/>, with a progress bar when stderr is a terminal.</summary>
     internal static SentenceEmbeddings EmbedWithProgress(SentenceEncoder encoder, string[] lines)
     {
         if (Console.IsErrorRedirected || lines.Length < 64)
         {
-            return encoder.Embed(lines);
+            return encoder.Embed(lines, cancellationToken: CommandRunner.Cancellation);
         }
 
         SentenceEmbeddings? result = null;
@@ -147,7 +203,7 @@ internal static class EmbedCommand
         console.Progress().Start(ctx =>
         {
             var task = ctx.AddTask("embedding", maxValue: lines.Length);
-            result = encoder.Embed(lines, new SyncProgress(done => task.Value = done));
+            result = encoder.Embed(lines, new SyncProgress(done => task.Value = done), CommandRunner.Cancellation);
         });
         return result!;
     }

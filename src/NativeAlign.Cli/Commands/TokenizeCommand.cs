@@ -37,12 +37,12 @@ internal static class TokenizeCommand
             if (outputPath is null)
             {
                 using var stdout = Console.OpenStandardOutput();
-                Run(tokenizer, reader, inputPath, stdout, limit, result.GetValue(threads));
+                Run(tokenizer, reader, inputPath, stdout, limit, result.GetValue(threads), CommandRunner.Cancellation);
             }
             else
             {
                 using var file = AtomicFile.Create(outputPath);
-                Run(tokenizer, reader, inputPath, file.Stream, limit, result.GetValue(threads));
+                Run(tokenizer, reader, inputPath, file.Stream, limit, result.GetValue(threads), CommandRunner.Cancellation);
                 file.Commit();
             }
 
@@ -79,12 +79,14 @@ internal static class TokenizeCommand
         throw new ModelFormatException("models/all-MiniLM-L6-v2", null, "the default model is not installed (run scripts/setup.sh) and no --model was given");
     }
 
-    internal static void Run(Tokenizer tokenizer, Utf8LineReader reader, string inputPath, Stream output, int maxLength, int threads)
+    /// <summary>Tokenizes every line; <paramref name="cancellation"/> is checked between batches (a cancelled run throws and commits nothing).</summary>
+    internal static void Run(Tokenizer tokenizer, Utf8LineReader reader, string inputPath, Stream output, int maxLength, int threads, CancellationToken cancellation = default)
     {
         var texts = new List<string>(BatchLines);
         var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         while (true)
         {
+            cancellation.ThrowIfCancellationRequested();
             texts.Clear();
             while (texts.Count < BatchLines && reader.TryReadLine(out var line))
             {

@@ -41,6 +41,8 @@ public sealed class AtomicFile : IDisposable
             throw new InputFormatException(path, null, "cannot write output: the path is a directory");
         }
 
+        DeleteStaleTemporaries(dir, System.IO.Path.GetFileName(full));
+
         // Same directory as the target, so the final rename never crosses file systems.
         var temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
@@ -51,6 +53,51 @@ public sealed class AtomicFile : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new InputFormatException(path, null, $"cannot write output: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Deletes temporary files a killed run (SIGKILL, power loss) left for the same target: <c>.NAME.PID.GUID.tmp</c> whose
+    /// process no longer runs. A live writer's file is never touched, so two runs writing the same target cannot delete
+    /// each other's data; whichever commits last wins, as with any rename.
+    /// </summary>
+    private static void DeleteStaleTemporaries(string dir, string name)
+    {
+        string prefix = $".{name}.";
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
+            {
+                var middle = System.IO.Path.GetFileName(file).AsSpan(prefix.Length);
+                int dot = middle.IndexOf('.');
+                if (dot <= 0 || !int.TryParse(middle[..dot], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid) || IsRunning(pid))
+                {
+                    continue;
+                }
+
+                File.Delete(file);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a stale temporary never shadows a real output, it only takes space.
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 

@@ -39,6 +39,18 @@ public sealed class Utf8LineReader : IDisposable
     /// <summary>Opens <paramref name="path"/>; a missing or unreadable file raises <see cref="InputFormatException"/>.</summary>
     public static Utf8LineReader Open(string path, int maxLineBytes = 256 << 20)
     {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path))
+        {
+            // Opening a directory fails with "access denied", which would send the user looking at permissions.
+            throw new InputFormatException(path, null, "is a directory; expected a text file");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new InputFormatException(path, null, "no such file");
+        }
+
         try
         {
             return new Utf8LineReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), path, maxLineBytes);
@@ -59,6 +71,11 @@ public sealed class Utf8LineReader : IDisposable
             if (newline >= 0)
             {
                 var stop = scanFrom + newline;
+                if (stop - _start > MaxLineBytes)
+                {
+                    throw new InputFormatException(_path, _number + 1, $"line longer than {MaxLineBytes} bytes");
+                }
+
                 line = Decode(_buffer.AsSpan(_start, stop - _start));
                 _start = stop + 1;
                 return true;
@@ -69,6 +86,11 @@ public sealed class Utf8LineReader : IDisposable
             {
                 if (_end > _start)
                 {
+                    if (_end - _start > MaxLineBytes)
+                    {
+                        throw new InputFormatException(_path, _number + 1, $"line longer than {MaxLineBytes} bytes");
+                    }
+
                     line = Decode(_buffer.AsSpan(_start, _end - _start));
                     _start = _end;
                     return true;

@@ -1,5 +1,6 @@
 using NativeAlign.Backends;
 using NativeAlign.Backends.Cpu;
+using NativeAlign.Backends.OpenCl;
 using NativeAlign.Backends.Reference;
 using NativeAlign.IO;
 using NativeAlign.Tokenizers;
@@ -27,8 +28,11 @@ public sealed class SentenceEncoderOptions
     /// <summary>Token budget per batch (batch size × padded length); inputs are sorted by length first.</summary>
     public int BatchTokens { get; init; } = 8192;
 
-    /// <summary>Backend name: "cpu" (default) or "reference" (float64 scalar; slow, for checking).</summary>
+    /// <summary>Backend name: "cpu" (default), "opencl" (generated kernels on an OpenCL device) or "reference" (float64 scalar; slow, for checking).</summary>
     public string Backend { get; init; } = "cpu";
+
+    /// <summary>OpenCL device index for the "opencl" backend, as <c>nativealign info</c> numbers them (default 0).</summary>
+    public int Device { get; init; }
 }
 
 /// <summary>Sentence embeddings, row-major [<see cref="Count"/> × <see cref="Dimension"/>], row i for input i.</summary>
@@ -198,12 +202,17 @@ public sealed class SentenceEncoder : IDisposable
             throw new NativeAlignException(ErrorKind.Usage, $"batch token budget {options.BatchTokens} must be at least 1");
         }
 
-        IComputeBackend backend = options.Backend switch
+        IComputeBackend backend;
+        try
         {
-            "cpu" => new CpuBackend(),
-            "reference" => new ReferenceBackend(),
-            _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown backend '{options.Backend}' (expected cpu or reference)"),
-        };
+            backend = CreateBackend(options);
+        }
+        catch
+        {
+            owned.Dispose();
+            throw;
+        }
+
         TransformerEncoder? encoder = null;
         try
         {
@@ -221,6 +230,14 @@ public sealed class SentenceEncoder : IDisposable
             throw;
         }
     }
+
+    private static IComputeBackend CreateBackend(SentenceEncoderOptions options) => options.Backend switch
+    {
+        "cpu" => new CpuBackend(),
+        "reference" => new ReferenceBackend(),
+        "opencl" => OpenClBackend.Create(options.Device),
+        _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown backend '{options.Backend}' (expected cpu, opencl or reference)"),
+    };
 
     /// <summary>Embeds each text; row i of the result belongs to texts[i].</summary>
     /// <param name="texts">The inputs.</param>

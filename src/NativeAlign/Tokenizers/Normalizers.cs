@@ -515,14 +515,21 @@ internal sealed class ReplaceNormalizer : TextNormalizer
         }
         else if (_regex is not null)
         {
-            foreach (var m in _regex.EnumerateMatches(text))
+            try
             {
-                if (m.Length == 0)
+                foreach (var m in _regex.EnumerateMatches(text))
                 {
-                    continue;
-                }
+                    if (m.Length == 0)
+                    {
+                        continue;
+                    }
 
-                Emit(source, target, ref last, m.Index, m.Length);
+                    Emit(source, target, ref last, m.Index, m.Length);
+                }
+            }
+            catch (RegexMatchTimeoutException e)
+            {
+                throw RegexGuard.TimedOut(_regex, e);
             }
         }
 

@@ -171,10 +171,35 @@ internal enum SplitBehavior
     Contiguous,
 }
 
+/// <summary>
+/// The time limit for one regular-expression match of a tokenizer file's pattern. Patterns come from untrusted files: one
+/// written to backtrack catastrophically (<c>(a+)+$</c>) would otherwise stall every encode; the linear patterns real
+/// tokenizers use match a piece of text in far less.
+/// </summary>
+internal static class RegexGuard
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
+
+    public static ModelFormatException TimedOut(Regex pattern, RegexMatchTimeoutException e) =>
+        new(null, "pattern", $"regular expression '{pattern}' took over {Timeout.TotalSeconds:0} s on one piece of text (catastrophic backtracking); the tokenizer file cannot be used", e);
+}
+
 /// <summary>Splits on the matches of a regular expression (Whitespace, Split, Digits and Punctuation are all this).</summary>
 internal sealed class RegexSplitPreTokenizer(Regex pattern, SplitBehavior behavior, bool invert) : SplittingPreTokenizer
 {
     protected override void Split(ReadOnlySpan<char> text, int start, int end, PieceList output)
+    {
+        try
+        {
+            SplitMatches(text, start, end, output);
+        }
+        catch (RegexMatchTimeoutException e)
+        {
+            throw RegexGuard.TimedOut(pattern, e);
+        }
+    }
+
+    private void SplitMatches(ReadOnlySpan<char> text, int start, int end, PieceList output)
     {
         var piece = text[start..end];
         var last = 0;

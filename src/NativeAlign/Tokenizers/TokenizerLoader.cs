@@ -487,7 +487,7 @@ public static class TokenizerLoader
             {
                 try
                 {
-                    return (null, new Regex(Str(r, where + ".Regex"), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(10)));
+                    return (null, new Regex(Str(r, where + ".Regex"), RegexOptions.CultureInvariant, RegexGuard.Timeout));
                 }
                 catch (ArgumentException e)
                 {
@@ -538,6 +538,7 @@ public static class TokenizerLoader
                         Expect(item, JsonValueKind.Object, at);
                         if (item.TryGetProperty("Sequence", out var seq))
                         {
+                            Expect(seq, JsonValueKind.Object, at + ".Sequence");
                             sequenceType = seq.TryGetProperty("type_id", out var ti) ? Int(ti, at + ".Sequence.type_id") : 0;
                             seenSequence = true;
                         }
@@ -586,6 +587,12 @@ public static class TokenizerLoader
                         }
                     }
 
+                    // The pair encoder sizes its output from one A and one B; a template naming either twice (or never) is malformed.
+                    if (pairItems.Count > 0 && (pairItems.Count(x => x.Sequence == 0) != 1 || pairItems.Count(x => x.Sequence == 1) != 1))
+                    {
+                        throw Error(where + ".pair", "expected exactly one Sequence A and one Sequence B");
+                    }
+
                     return pairItems.Count > 0
                         ? new SingleTemplate([.. prefix], sequenceType, [.. suffix]) { Pair = [.. pairItems] }
                         : new SingleTemplate([.. prefix], sequenceType, [.. suffix]);
@@ -623,6 +630,8 @@ public static class TokenizerLoader
             {
                 var ids = Required(entry, "ids", $"post_processor.special_tokens[\"{name}\"].ids");
                 var tokens = Required(entry, "tokens", $"post_processor.special_tokens[\"{name}\"].tokens");
+                Expect(ids, JsonValueKind.Array, $"post_processor.special_tokens[\"{name}\"].ids");
+                Expect(tokens, JsonValueKind.Array, $"post_processor.special_tokens[\"{name}\"].tokens");
                 if (ids.GetArrayLength() != tokens.GetArrayLength())
                 {
                     throw Error($"post_processor.special_tokens[\"{name}\"]", "ids and tokens differ in length");
@@ -631,7 +640,7 @@ public static class TokenizerLoader
                 var pieces = new List<SpecialPiece>();
                 for (var k = 0; k < ids.GetArrayLength(); k++)
                 {
-                    pieces.Add(new SpecialPiece(Int(ids[k], $"post_processor.special_tokens[\"{name}\"].ids[{k}]"), Str(tokens[k], $"post_processor.special_tokens[\"{name}\"].tokens[{k}]"), 0));
+                    pieces.Add(new SpecialPiece(TokenId(ids[k], $"post_processor.special_tokens[\"{name}\"].ids[{k}]"), Str(tokens[k], $"post_processor.special_tokens[\"{name}\"].tokens[{k}]"), 0));
                 }
 
                 return pieces;
@@ -649,7 +658,7 @@ public static class TokenizerLoader
                 throw Error(where, "expected [token, id]");
             }
 
-            return new SpecialPiece(Int(e[1], where + "[1]"), Str(e[0], where + "[0]"), 0);
+            return new SpecialPiece(TokenId(e[1], where + "[1]"), Str(e[0], where + "[0]"), 0);
         }
 
         private JsonElement Required(JsonElement e, string name, string where) =>
@@ -667,6 +676,13 @@ public static class TokenizerLoader
 
         private int Int(JsonElement e, string where) => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) ? v
             : throw Error(where, $"expected a 32-bit integer, found {(e.ValueKind == JsonValueKind.Number ? e.GetRawText() : Describe(e.ValueKind))}");
+
+        /// <summary>A token id: a 32-bit integer in the range every other id of the file is held to.</summary>
+        private int TokenId(JsonElement e, string where)
+        {
+            var id = Int(e, where);
+            return id is >= 0 and <= 50_000_000 ? id : throw Error(where, $"id {id} is out of range");
+        }
 
         private bool? OptBool(JsonElement e, string name, string where)
         {

@@ -59,6 +59,11 @@ public sealed record ParallelText(IReadOnlyList<string> Source, IReadOnlyList<st
 
     private static List<string> ReadAll(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new InputFormatException(path, null, "is a directory; expected a file");
+        }
+
         if (!File.Exists(path))
         {
             throw new InputFormatException(path, null, "file not found");

@@ -32,6 +32,11 @@ public static class PharaohFormat
 
     internal static IEnumerable<string> ReadLines(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new InputFormatException(path, null, "is a directory; expected a file");
+        }
+
         if (!File.Exists(path))
         {
             throw new InputFormatException(path, null, "file not found");

@@ -394,9 +394,10 @@ public static partial class SinkhornSolver
 
     private static void ValidateOptions(SinkhornOptions o)
     {
-        if (!(o.Epsilon > 0) || float.IsInfinity(o.Epsilon))
+        // The solver works with 1/ε: an ε so small (subnormal) that 1/ε overflows would turn every plan into NaN.
+        if (!(o.Epsilon > 0) || float.IsInfinity(o.Epsilon) || float.IsInfinity(1f / o.Epsilon))
         {
-            throw new NativeAlignException(ErrorKind.Usage, $"Sinkhorn ε must be a positive finite number, got {o.Epsilon}");
+            throw new NativeAlignException(ErrorKind.Usage, $"Sinkhorn ε must be a positive finite number with a finite reciprocal (at least {1f / float.MaxValue:G3}), got {o.Epsilon}");
         }
 
         if (o.MaxIterations < 0)

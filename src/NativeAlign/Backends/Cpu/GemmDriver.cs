@@ -18,6 +18,7 @@ internal interface IGemmPanelPacker
 /// <summary>Packs an f32 B given as [k×n] (row-major, op(B) = B).</summary>
 internal readonly unsafe struct GemmF32RowPacker(float* b, nint ldb) : IGemmPanelPacker
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int j0, int nc, int k0, int kc, int nr, float* dst)
     {
         for (int jr = 0; jr < nc; jr += nr)
@@ -57,6 +58,7 @@ internal readonly unsafe struct GemmF32RowPacker(float* b, nint ldb) : IGemmPane
 /// <summary>Packs an f32 B given as [n×k] (a Linear weight, op(B) = Bᵀ): a transpose into the panel layout.</summary>
 internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IGemmPanelPacker
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int j0, int nc, int k0, int kc, int nr, float* dst)
     {
         for (int jr = 0; jr < nc; jr += nr)
@@ -420,6 +422,7 @@ internal static unsafe class GemmDriver
         job.Packer.Pack(j0, j1 - j0, pc, kc, nr, job.PackedB + ((nint)pc * job.NPadded) + ((nint)j0 * kc));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ComputeTask<TKernel, TPacker>(in SharedJob<TPacker> job, int task)
         where TKernel : IGemmMicroKernel
         where TPacker : struct, IGemmPanelPacker
@@ -476,6 +479,7 @@ internal static unsafe class GemmDriver
         public readonly GemmEpilogueArgs Epilogue = epilogue;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunRange<TKernel, TPacker>(in Job<TPacker> job, int row0, int row1, int col0, int col1)
         where TKernel : IGemmMicroKernel
         where TPacker : struct, IGemmPanelPacker
@@ -528,6 +532,7 @@ internal static unsafe class GemmDriver
     }
 
     /// <summary>A partial tile at the bottom or right edge: computed into a scratch tile so C is never written out of bounds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile<TKernel>(float* aPanel, float* bPanel, int kc, float* cTile, nint ldc, int mw, int nw, bool accumulate, float* scratch)
         where TKernel : IGemmMicroKernel
     {
@@ -554,6 +559,7 @@ internal static unsafe class GemmDriver
     }
 
     /// <summary>Packs A[mc×kc] into MR-row slivers, pa[s·MR·kc + p·MR + i] = A[s·MR + i, p], zero rows past mc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(float* a, nint lda, int mc, int kc, int mr, float* pa)
     {
         for (int i0 = 0; i0 < mc; i0 += mr)

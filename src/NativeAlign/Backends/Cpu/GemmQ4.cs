@@ -125,6 +125,23 @@ public static class GemmQ4
 
     private static unsafe void GemvRange(in GemvJob job, int n0, int n1)
     {
+        float[] offsetBuffer = ArrayPool<float>.Shared.Rent(4 * job.W.BlocksPerRow);
+        try
+        {
+            fixed (float* offsets = offsetBuffer)
+            {
+                GemvRange(in job, n0, n1, offsets);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(offsetBuffer);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void GemvRange(in GemvJob job, int n0, int n1, float* offsets)
+    {
         Q4View w = job.W;
         int k = w.Columns;
         int vectorColumns = job.Chunks * 32;
@@ -174,7 +191,8 @@ public static class GemmQ4
                 for (; row + 4 <= n1; row += 4)
                 {
                     Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-                    Dot1x4Rows512(in w, row, p0, job.Chunks, ref acc0, ref acc1, ref acc2, ref acc3);
+                    FillOffsets(in w, row, 4, offsets);
+                    Dot1x4Rows512(in w, row, p0, job.Chunks, offsets, ref acc0, ref acc1, ref acc2, ref acc3);
                     float* aRow = job.A + (r * job.Lda);
                     float* cRow = job.C + (r * job.Ldc) + row;
                     float s0 = Vector512.Sum(acc0), s1 = Vector512.Sum(acc1), s2 = Vector512.Sum(acc2), s3 = Vector512.Sum(acc3);
@@ -237,9 +255,61 @@ public static class GemmQ4
         return sum;
     }
 
+    /// <summary>
+    /// offsets[r·BlocksPerRow + b] = -zero·scale of block b of weight row <paramref name="row"/> + r, so that a decoded
+    /// value is one FMA, q·scale + offset. Zero points are nibbles in block order, decoded 16 at a time like weights:
+    /// doing this per block inside the dot loop (a byte load, a shift and a mask per row and block) cost as much as the
+    /// dot products themselves at block size 32.
+    /// </summary>
+    private static unsafe void FillOffsets(in Q4View w, int row, int rows, float* dst)
+    {
+        int bpr = w.BlocksPerRow;
+        for (int r = 0; r < rows; r++, dst += bpr)
+        {
+            float* scales = w.Scales + ((nint)(row + r) * bpr);
+            int b = 0;
+            if (w.ZeroPoints == null)
+            {
+                for (; b + 8 <= bpr; b += 8)
+                {
+                    (Vector256.Load(scales + b) * Vector256.Create(-8f)).Store(dst + b);
+                }
+            }
+            else if (Avx2.IsSupported)
+            {
+                byte* zeros = w.ZeroPoints + ((nint)(row + r) * w.ZeroBytesPerRow);
+                Vector256<int> mask = Vector256.Create(0x0F);
+                for (; b + 16 <= bpr; b += 16)
+                {
+                    Vector256<int> wide = Avx2.ConvertToVector256Int32(zeros + (b >> 1));
+                    Vector256<int> lo = wide & mask, hi = Vector256.ShiftRightLogical(wide, 4);
+                    Vector256<int> ul = Avx2.UnpackLow(lo, hi), uh = Avx2.UnpackHigh(lo, hi);
+                    Vector256<float> first = Vector256.ConvertToSingle(Avx2.Permute2x128(ul, uh, 0x20));
+                    Vector256<float> second = Vector256.ConvertToSingle(Avx2.Permute2x128(ul, uh, 0x31));
+                    (-(first * Vector256.Load(scales + b))).Store(dst + b);
+                    (-(second * Vector256.Load(scales + b + 8))).Store(dst + b + 8);
+                }
+
+                // Eight blocks from four bytes (reading eight could run past the last row).
+                for (; b + 8 <= bpr; b += 8)
+                {
+                    Vector256<int> wide = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(*(uint*)(zeros + (b >> 1))).AsByte());
+                    Vector256<int> lo = wide & mask, hi = Vector256.ShiftRightLogical(wide, 4);
+                    Vector256<float> first = Vector256.ConvertToSingle(Avx2.Permute2x128(Avx2.UnpackLow(lo, hi), Avx2.UnpackHigh(lo, hi), 0x20));
+                    (-(first * Vector256.Load(scales + b))).Store(dst + b);
+                }
+            }
+
+            for (; b < bpr; b++)
+            {
+                dst[b] = -w.Zero(row + r, b) * scales[b];
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Dot1x4Rows512(
-        in Q4View w, int row, float* a, int chunks, ref Vector512<float> acc0, ref Vector512<float> acc1, ref Vector512<float> acc2, ref Vector512<float> acc3)
+        in Q4View w, int row, float* a, int chunks, float* offsets, ref Vector512<float> acc0, ref Vector512<float> acc1, ref Vector512<float> acc2, ref Vector512<float> acc3)
     {
         nint rowBytes = (nint)w.BlocksPerRow * (w.BlockSize / 2);
         byte* b0 = w.RowBytes(row);
@@ -252,10 +322,10 @@ public static class GemmQ4
         {
             int blk = ch / chunksPerBlock;
             int end = Math.Min(chunks, ch + chunksPerBlock);
-            Vector512<float> scale0 = Vector512.Create(sc0[blk]), offset0 = Vector512.Create(-w.Zero(row, blk) * sc0[blk]);
-            Vector512<float> scale1 = Vector512.Create(sc0[bpr + blk]), offset1 = Vector512.Create(-w.Zero(row + 1, blk) * sc0[bpr + blk]);
-            Vector512<float> scale2 = Vector512.Create(sc0[(2 * bpr) + blk]), offset2 = Vector512.Create(-w.Zero(row + 2, blk) * sc0[(2 * bpr) + blk]);
-            Vector512<float> scale3 = Vector512.Create(sc0[(3 * bpr) + blk]), offset3 = Vector512.Create(-w.Zero(row + 3, blk) * sc0[(3 * bpr) + blk]);
+            Vector512<float> scale0 = Vector512.Create(sc0[blk]), offset0 = Vector512.Create(offsets[blk]);
+            Vector512<float> scale1 = Vector512.Create(sc0[bpr + blk]), offset1 = Vector512.Create(offsets[bpr + blk]);
+            Vector512<float> scale2 = Vector512.Create(sc0[(2 * bpr) + blk]), offset2 = Vector512.Create(offsets[(2 * bpr) + blk]);
+            Vector512<float> scale3 = Vector512.Create(sc0[(3 * bpr) + blk]), offset3 = Vector512.Create(offsets[(3 * bpr) + blk]);
             for (; ch < end; ch++)
             {
                 Vector512<float> aLo = Vector512.Load(a + (ch * 32)), aHi = Vector512.Load(a + (ch * 32) + 16);
@@ -473,6 +543,7 @@ internal readonly unsafe struct Q4View
 /// <summary>Packs op(B) = Wᵀ for the f32 driver by decoding one KC×NC block of the 4-bit weight at a time.</summary>
 internal readonly unsafe struct GemmQ4Packer(Q4View w) : IGemmPanelPacker
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int j0, int nc, int k0, int kc, int nr, float* dst)
     {
         // Eight weight rows are decoded in natural column order into a small stack buffer (L1), then turned into panel

@@ -4,7 +4,9 @@ using static NativeAlign.Tests.Backends.Cpu.GemmTestSupport;
 namespace NativeAlign.Tests.Backends.Cpu;
 
 /// <summary>Every GEMM f32 path against a float64 oracle, with guarded outputs.</summary>
+/// <remarks>Non-parallelizable: one test switches the driver's schedule thresholds, which are process-wide.</remarks>
 [TestFixture]
+[NonParallelizable]
 public class GemmF32Tests
 {
     private static readonly int[] SizeSweep =

@@ -1,0 +1,45 @@
+// BiasActivation: translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.
+float ElementwiseKernels_ApplyActivation(float v, int activation)
+{
+    float result = v;
+    if (activation == 1)
+    {
+        result = 0.5f * v * (1.0f + erf(v * 0.70710677f));
+    }
+    else if (activation == 2)
+    {
+        result = 0.5f * v * (1.0f + tanh(0.7978846f * (v + 0.044715f * v * v * v)));
+    }
+    else if (activation == 3)
+    {
+        result = fmax(v, 0.0f);
+    }
+    else if (activation == 4)
+    {
+        result = tanh(v);
+    }
+    else if (activation == 5)
+    {
+        result = 1.0f / (1.0f + exp(-v));
+    }
+    return result;
+}
+
+__kernel void BiasActivation(__global float* y, __global const float* bias, __global const float* residual, int rows, int columns, int hasBias, int activation, int hasResidual)
+{
+    int i = (int)get_global_id(0);
+    if (i < rows * columns)
+    {
+        float v = y[i];
+        if (hasBias != 0)
+        {
+            v += bias[i % columns];
+        }
+        v = ElementwiseKernels_ApplyActivation(v, activation);
+        if (hasResidual != 0)
+        {
+            v += residual[i];
+        }
+        y[i] = v;
+    }
+}

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace NativeAlign.Tests.Hardening;
+
+/// <summary>Runs the real <c>nativealign</c> (the CLI assembly copied beside the tests) as a child process, as a user would.</summary>
+internal static class CliProcess
+{
+    /// <summary>The result of one finished run.</summary>
+    internal sealed record Result(int ExitCode, string Stdout, string Stderr)
+    {
+        /// <summary>The non-empty lines of standard error.</summary>
+        public string[] ErrorLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    public static string CliDll => Path.Combine(TestContext.CurrentContext.TestDirectory, "NativeAlign.Cli.dll");
+
+    public static ProcessStartInfo StartInfo(string workingDirectory, params string[] args)
+    {
+        if (!File.Exists(CliDll))
+        {
+            Assert.Fail($"{CliDll} is missing: the test project references the CLI, so the build should have copied it");
+        }
+
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        info.ArgumentList.Add(CliDll);
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        info.Environment.Remove("NATIVEALIGN_DEBUG");
+        return info;
+    }
+
+    /// <summary>Runs to completion (two minutes at most, then the run is killed and the test fails).</summary>
+    public static Result Run(string workingDirectory, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(workingDirectory, args))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"nativealign {string.Join(' ', args)} did not finish within two minutes");
+        }
+
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "kill")]
+    private static extern int SysKill(int pid, int signal);
+
+    /// <summary>Sends a POSIX signal (SIGINT 2, SIGKILL 9, SIGTERM 15) to <paramref name="pid"/>.</summary>
+    public static void Signal(int pid, int signal)
+    {
+        if (SysKill(pid, signal) != 0)
+        {
+            Assert.Fail($"kill({pid}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Text;
+using NativeAlign.Tests.Tokenizers;
+
+namespace NativeAlign.Tests.Hardening;
+
+/// <summary>
+/// <c>nativealign tokenize --output</c> interrupted mid-way, as a child process: SIGKILL leaves no output file and nothing
+/// but a dot-temporary beside it, and the rerun deletes that temporary and writes the complete output; SIGINT (Ctrl-C)
+/// and SIGTERM stop the run with exit 130, one line on stderr, and no file at all.
+/// </summary>
+[NonParallelizable]
+public sealed class InterruptedRunTests
+{
+    private const int Lines = 400_000;
+    private string _dir = null!;
+    private string _input = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Directory.CreateTempSubdirectory("na-kill-").FullName;
+        _input = Path.Combine(_dir, "in.txt");
+        using var writer = new StreamWriter(_input, false, new UTF8Encoding(false));
+        for (int i = 0; i < Lines; i++)
+        {
+            writer.Write("Sentence number ");
+            writer.Write(i);
+            writer.WriteLine(" is long enough that tokenizing the whole file takes a few seconds, déjà vu, 東京.");
+        }
+    }
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private string[] Temporaries() => Directory.GetFiles(_dir, ".out.jsonl.*.tmp");
+
+    /// <summary>Starts the run and waits until its temporary output holds data, i.e. the run is mid-way.</summary>
+    private Process StartAndWaitForProgress(string output)
+    {
+        var process = Process.Start(CliProcess.StartInfo(_dir, "tokenize", "--model", TestPaths.DefaultTokenizerJson(), "--input", _input, "--output", output, "--threads", "1"))!;
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromMinutes(1))
+        {
+            if (Temporaries().Any(t => new FileInfo(t).Length > 0))
+            {
+                return process;
+            }
+
+            if (process.HasExited)
+            {
+                Assert.Fail($"the run finished before it could be interrupted (exit {process.ExitCode}): {process.StandardError.ReadToEnd()}; make the input larger");
+            }
+
+            Thread.Sleep(20);
+        }
+
+        process.Kill();
+        Assert.Fail("no temporary output appeared within a minute");
+        return process;
+    }
+
+    [Test]
+    public void SigkillLeavesNoPartialOutputAndTheRerunCompletes()
+    {
+        var output = Path.Combine(_dir, "out.jsonl");
+        using (var process = StartAndWaitForProgress(output))
+        {
+            CliProcess.Signal(process.Id, 9);
+            process.WaitForExit();
+            Assert.That(process.ExitCode, Is.EqualTo(137), "killed by SIGKILL");
+        }
+
+        Assert.That(File.Exists(output), Is.False, "no output file after a killed run");
+        var left = Directory.GetFiles(_dir).Select(Path.GetFileName).Where(f => f != "in.txt").ToArray();
+        Assert.That(left, Is.Not.Empty);
+        Assert.That(left.All(f => System.Text.RegularExpressions.Regex.IsMatch(f!, @"^\.out\.jsonl\.\d+\.[0-9a-f]{32}\.tmp$")), Is.True,
+            "only the dot-temporary of the killed run may remain: " + string.Join(", ", left));
+
+        var rerun = CliProcess.Run(_dir, "tokenize", "--model", TestPaths.DefaultTokenizerJson(), "--input", _input, "--output", output, "--threads", "1");
+        Assert.That(rerun.ExitCode, Is.EqualTo(0), rerun.Stderr);
+        Assert.That(Temporaries(), Is.Empty, "the rerun deletes the temporary its killed predecessor left");
+
+        // Complete: one JSON object per input line, the last one being the last input line's.
+        int count = 0;
+        string last = string.Empty;
+        foreach (var line in File.ReadLines(output))
+        {
+            count++;
+            last = line;
+        }
+
+        Assert.That(count, Is.EqualTo(Lines));
+        Assert.That(last, Does.StartWith("{\"ids\":[101,").And.EndWith("}"));
+    }
+
+    [TestCase(2, TestName = "SigintStopsCleanlyWithExit130")]
+    [TestCase(15, TestName = "SigtermStopsCleanlyWithExit130")]
+    public void SignalStopsCleanly(int signal)
+    {
+        var output = Path.Combine(_dir, "out.jsonl");
+        using var process = StartAndWaitForProgress(output);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var watch = Stopwatch.StartNew();
+        CliProcess.Signal(process.Id, signal);
+        Assert.That(process.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, "the run must stop soon after the signal");
+        TestContext.Out.WriteLine($"signal {signal}: stopped {watch.Elapsed.TotalMilliseconds:F0} ms after it");
+        Assert.That(process.ExitCode, Is.EqualTo(130), stderr.Result);
+        Assert.That(stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1));
+        Assert.That(stderr.Result, Does.Contain("cancelled"));
+        Assert.That(File.Exists(output), Is.False, "nothing half-written");
+        Assert.That(Temporaries(), Is.Empty, "the cancelled run deletes its own temporary");
+    }
+}
+
+/// <summary>
+/// <c>nativealign embed</c> interrupted mid-way as a child process (the default model, a few hundred lines, small
+/// batches): SIGKILL leaves no output and no temporary (embed writes only once every line is embedded), the rerun writes
+/// the complete .npy; SIGINT stops between batches with exit 130 and nothing written.
+/// </summary>
+[NonParallelizable]
+public sealed class InterruptedEmbedTests
+{
+    private const int Lines = 600;
+    private string _dir = null!;
+    private string _input = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Directory.CreateTempSubdirectory("na-kill-embed-").FullName;
+        _input = Path.Combine(_dir, "in.txt");
+        File.WriteAllLines(_input, Enumerable.Range(0, Lines).Select(i => $"Sentence number {i} is long enough to take a little time to embed, déjà vu, 東京."));
+    }
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private string[] Args(string output) =>
+        ["embed", "--model", NativeAlign.Tests.IO.LoadingTestSupport.RequireDefaultModel(), "--input", _input, "--output", output, "--batch-tokens", "512"];
+
+    /// <summary>Starts embed and waits 1.5 s; the run must still be going (or the input is too small to interrupt).</summary>
+    private Process StartMidway(string output)
+    {
+        var process = Process.Start(CliProcess.StartInfo(_dir, Args(output)))!;
+        if (process.WaitForExit(TimeSpan.FromSeconds(1.5)))
+        {
+            Assert.Fail($"embed finished before it could be interrupted (exit {process.ExitCode}); make the input larger");
+        }
+
+        return process;
+    }
+
+    [Test]
+    public void SigkillLeavesNothingAndTheRerunCompletes()
+    {
+        var output = Path.Combine(_dir, "out.npy");
+        using (var process = StartMidway(output))
+        {
+            CliProcess.Signal(process.Id, 9);
+            process.WaitForExit();
+        }
+
+        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "in.txt" }), "no output and no temporary after a killed embed");
+        var rerun = CliProcess.Run(_dir, Args(output));
+        Assert.That(rerun.ExitCode, Is.EqualTo(0), rerun.Stderr);
+        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal), Is.EqualTo(new[] { "in.txt", "out.npy" }));
+
+        // Complete: the .npy header declares every input line, and the data fills exactly that shape.
+        var bytes = File.ReadAllBytes(output);
+        int headerLength = bytes[8] | (bytes[9] << 8);
+        var header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+        var shape = System.Text.RegularExpressions.Regex.Match(header, @"'shape': \((\d+), (\d+)\)");
+        Assert.That(shape.Success, Is.True, header);
+        int rows = int.Parse(shape.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int columns = int.Parse(shape.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(rows, Is.EqualTo(Lines));
+        Assert.That(bytes.Length, Is.EqualTo(10 + headerLength + 4L * rows * columns));
+    }
+
+    [Test]
+    public void SigintStopsEmbedWithExit130()
+    {
+        var output = Path.Combine(_dir, "out.npy");
+        using var process = StartMidway(output);
+        var stderr = process.StandardError.ReadToEndAsync();
+        CliProcess.Signal(process.Id, 2);
+        Assert.That(process.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, "embed must stop at the next batch");
+        Assert.That(process.ExitCode, Is.EqualTo(130), stderr.Result);
+        Assert.That(stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1), stderr.Result);
+        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "in.txt" }), "nothing written");
+    }
+}
+
