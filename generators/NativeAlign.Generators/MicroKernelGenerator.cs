@@ -133,15 +133,17 @@ public sealed class MicroKernelGenerator : IIncrementalGenerator
     /// folded into the FMA's memory operand or reloaded, so only its accumulators must fit the 16 xmm registers that every
     /// x64 machine (the scalar path's audience) has.
     /// </summary>
-    internal static (int Needed, int Available, string What) RegisterBudget(int rows, int columns, int bits)
+    internal static (long Needed, int Available, string What) RegisterBudget(int rows, int columns, int bits)
     {
         if (bits == 0)
         {
-            return (rows * columns, 16, rows + "×" + columns + " scalar accumulators");
+            return ((long)rows * columns, 16, rows + "×" + columns + " scalar accumulators");
         }
 
-        int vectorsPerRow = columns / (bits / 32);
-        int needed = (rows * vectorsPerRow) + vectorsPerRow + 1;
+        // long: a description such as Rows = int.MaxValue must be refused, not overflow into a passing count (the emitter
+        // writes one line per accumulator, so the budget is also what bounds the generated file).
+        long vectorsPerRow = columns / (bits / 32);
+        long needed = (rows * vectorsPerRow) + vectorsPerRow + 1;
         return (needed, bits == 512 ? 32 : 16,
             rows * vectorsPerRow + " " + (bits == 512 ? "zmm" : "ymm") + " accumulators + " + vectorsPerRow + " B vectors + 1 broadcast");
     }

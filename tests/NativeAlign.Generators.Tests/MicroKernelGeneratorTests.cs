@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Reflection;
 using System.Runtime.Loader;
 using Microsoft.CodeAnalysis;
@@ -153,6 +152,8 @@ public sealed class MicroKernelGeneratorTests
     [TestCase(6, 16, 256, false)] // 12 + 2 + 1 = 15
     [TestCase(4, 4, 0, false)] // 16
     [TestCase(17, 1, 0, true)] // 17
+    [TestCase(int.MaxValue, 16, 512, true)] // must not overflow into a passing count
+    [TestCase(65536, 65536, 0, true)]
     public void RegisterBudget_Boundary(int rows, int columns, int bits, bool exceeds)
     {
         string source = $$"""
