@@ -63,10 +63,23 @@ internal static class KernelDiagnostics
     public static readonly DiagnosticDescriptor LocalAllocation = Error(
         "NAK0017", "Invalid local memory allocation", "Kernel '{0}': LocalMemory.Allocate must initialise a local declared at the kernel's outermost scope (not in a helper, loop or branch) with a constant positive length");
 
+    public static readonly DiagnosticDescriptor InvalidMicroKernelType = Error(
+        "NAK0018", "Invalid GEMM micro-kernel type", "Micro-kernel '{0}': {1}");
+
+    public static readonly DiagnosticDescriptor InvalidMicroKernelShape = Error(
+        "NAK0019", "Invalid GEMM micro-kernel shape", "Micro-kernel '{0}': {1}");
+
+    public static readonly DiagnosticDescriptor MicroKernelColumnsNotLaneMultiple = Error(
+        "NAK0020", "GEMM micro-kernel columns not a multiple of the vector lanes", "Micro-kernel '{0}': Columns = {1} is not a multiple of the {2} float lanes of a {3}-bit vector");
+
+    public static readonly DiagnosticDescriptor MicroKernelRegisterBudget = Error(
+        "NAK0021", "GEMM micro-kernel exceeds the register file", "Micro-kernel '{0}': the tile needs {1} = {2} registers, more than the {3} available; accumulators would spill and halve the FMA rate");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new[]
     {
         UnsupportedConstruct, ForEach, ExceptionHandling, Lambda, StringUse, Allocation, Linq, Recursion, VirtualCall,
         CapturedState, UnsupportedParameter, InvalidKernelMethod, UnsupportedCall, UnsupportedType, NestedSideEffect, InvalidSpecialization, LocalAllocation,
+        InvalidMicroKernelType, InvalidMicroKernelShape, MicroKernelColumnsNotLaneMultiple, MicroKernelRegisterBudget,
     }.ToDictionary(d => d.Id);
 
     public static DiagnosticDescriptor ById(string id) => All[id];

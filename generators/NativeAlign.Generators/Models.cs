@@ -55,6 +55,12 @@ internal sealed record DiagnosticInfo(string Id, string FilePath, TextSpan Span,
         return new DiagnosticInfo(descriptor.Id, node.SyntaxTree.FilePath, location.SourceSpan, location.GetLineSpan().Span, new EquatableArray<string>(arguments));
     }
 
+    public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, SyntaxToken token, params string[] arguments)
+    {
+        var location = token.GetLocation();
+        return new DiagnosticInfo(descriptor.Id, token.SyntaxTree?.FilePath ?? string.Empty, location.SourceSpan, location.GetLineSpan().Span, new EquatableArray<string>(arguments));
+    }
+
     public Diagnostic ToDiagnostic() =>
         Diagnostic.Create(
             KernelDiagnostics.ById(Id),
@@ -64,3 +70,19 @@ internal sealed record DiagnosticInfo(string Id, string FilePath, TextSpan Span,
 
 /// <summary>What translating one [Kernel] method produced: the model when it translated, and its diagnostics.</summary>
 internal sealed record KernelTranslation(KernelModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>One [GemmMicroKernel] tile, as the emitter needs it; strings, ints and bools only.</summary>
+/// <param name="Namespace">The struct's namespace, empty for the global namespace.</param>
+/// <param name="TypeName">The struct's name.</param>
+/// <param name="IsReadOnly">Whether the struct is declared readonly (every partial part must then say so).</param>
+/// <param name="FullName">The struct's display name, for the file header.</param>
+/// <param name="Rows">MR.</param>
+/// <param name="Columns">NR.</param>
+/// <param name="VectorBits">512, 256 or 0 (scalar).</param>
+internal sealed record MicroKernelModel(string Namespace, string TypeName, bool IsReadOnly, string FullName, int Rows, int Columns, int VectorBits)
+{
+    public string HintName => (Namespace.Length == 0 ? string.Empty : Namespace + ".") + TypeName + ".MicroKernel.g.cs";
+}
+
+/// <summary>What reading one [GemmMicroKernel] struct produced: the model when the description is valid, and its diagnostics.</summary>
+internal sealed record MicroKernelDescription(MicroKernelModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
