@@ -9,6 +9,7 @@ var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingu
     KernelsCommand.Create(),
     EmbedCommand.Create(),
     EvalCommand.Create(),
+    AlignCommand.Create(),
 };
 
 return CommandRunner.Invoke(root, args);
