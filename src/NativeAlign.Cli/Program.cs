@@ -10,6 +10,8 @@ var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingu
     EmbedCommand.Create(),
     EvalCommand.Create(),
     AlignCommand.Create(),
+    MineCommand.Create(),
+    SearchCommand.Create(),
 };
 
 return CommandRunner.Invoke(root, args);

@@ -23,7 +23,7 @@ internal static class AlignCommand
         var output = new Option<FileInfo>("--output", "-o") { Description = "Pharaoh output: one line per input line, 0-indexed i-j links over whitespace words.", Required = true };
         var method = new Option<string>("--method") { Description = "argmax | itermax | match (SimAlign), softmax (awesome-align), ot | uot | pot (OTAlign).", DefaultValueFactory = _ => "itermax" };
         method.AcceptOnlyFromAmong("argmax", "itermax", "match", "softmax", "ot", "uot", "pot");
-        var layer = new Option<int>("--layer") { Description = "Encoder layer of the word vectors: 0 = embeddings … L = last; negative counts from the end.", DefaultValueFactory = _ => DefaultLayer };
+        var layer = new Option<int?>("--layer") { Description = "Encoder layer of the word vectors: 0 = embeddings … L = last, negative counts from the end; default: the middle layer (L/2, 3 on the default model)." };
         var subword = new Option<string>("--subword") { Description = "Word vector from its subwords: average or first.", DefaultValueFactory = _ => "average" };
         subword.AcceptOnlyFromAmong("average", "first");
         var threshold = new Option<float?>("--threshold") { Description = "softmax: probability threshold (default 0.001); ot/uot/pot: threshold on the min-max scaled plan (default 0.1)." };
@@ -72,12 +72,6 @@ internal static class AlignCommand
         });
         return command;
     }
-
-    /// <summary>
-    /// Default layer of the word vectors. SimAlign and awesome-align take layer 8 of 12 (two thirds of the depth) for
-    /// mBERT; on the 6-layer default model the En–Fr AER of layers 3…6 is in perf/RESULTS.md, and the best is the default.
-    /// </summary>
-    internal const int DefaultLayer = -1;
 
     /// <summary>Reads --src/--tgt or --input; the line counts are compared before any work.</summary>
     internal static ParallelText ReadInput(string? src, string? tgt, string? input)

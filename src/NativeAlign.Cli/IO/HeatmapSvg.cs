@@ -22,7 +22,7 @@ internal static class HeatmapSvg
         // Label room from the longest word (about 7 px per character at 12 px), so nothing is clipped.
         int left = 16 + (7 * Math.Min(40, sourceWords.DefaultIfEmpty(string.Empty).Max(w => w.Length)));
         int top = 40 + (7 * Math.Min(40, targetWords.DefaultIfEmpty(string.Empty).Max(w => w.Length)));
-        int width = left + (m * Cell) + 90, height = top + (n * Cell) + 20;
+        int width = Math.Max(left + (m * Cell) + 90, 16 + (8 * title.Length)), height = top + (n * Cell) + 20;
         float lo = 0f, hi = 1f;
         if (cosine.Length > 0)
         {
