@@ -12,6 +12,7 @@ var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingu
     AlignCommand.Create(),
     MineCommand.Create(),
     SearchCommand.Create(),
+    DemoCommand.Create(),
 };
 
 return CommandRunner.Invoke(root, args);
