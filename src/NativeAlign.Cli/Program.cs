@@ -13,6 +13,8 @@ var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingu
     MineCommand.Create(),
     SearchCommand.Create(),
     DemoCommand.Create(),
+    MapCommand.Create(),
+    AnalyzeCommand.Create(),
 };
 
 return CommandRunner.Invoke(root, args);
