@@ -32,7 +32,7 @@ internal static class AnalyzeCommand
             var rows = Analyze(EmbedCommand.ResolveModel(result.GetValue(model)), [.. text.Source], [.. text.Target], cancel);
             if (result.GetValue(json))
             {
-                WriteJson(rows, text.Source.Count, Console.OpenStandardOutput());
+                WriteJson(rows, text.Source.Count, Console.Out);
             }
             else if (!Console.IsOutputRedirected)
             {
@@ -86,8 +86,9 @@ internal static class AnalyzeCommand
         return rows;
     }
 
-    private static void WriteJson(List<LayerScores> rows, int pairs, Stream stream)
+    private static void WriteJson(List<LayerScores> rows, int pairs, TextWriter output)
     {
+        var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
@@ -106,7 +107,7 @@ internal static class AnalyzeCommand
             w.WriteEndObject();
         }
 
-        stream.WriteByte((byte)'\n');
-        stream.Flush();
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+        output.Flush();
     }
 }

@@ -165,7 +165,7 @@ public sealed class AlignCommandTests
         }
     }
 
-    private static RootCommand Root() => new() { AlignCommand.Create(), MineCommand.Create(), SearchCommand.Create(), DemoCommand.Create() };
+    private static RootCommand Root() => new() { AlignCommand.Create(), MineCommand.Create(), SearchCommand.Create(), DemoCommand.Create(), MapCommand.Create(), AnalyzeCommand.Create() };
 
     private (string Src, string Tgt) WriteParallel()
     {
