@@ -84,8 +84,8 @@ def mining(name, src, tgt, seed=7):
     return correct / n, n
 
 
-mined = [("MultiMWA wiki-dev (En–En paraphrase)", *mining("wiki-dev", wiki_src, wiki_tgt)),
-         ("MultiMWA mtref-dev (En–En paraphrase)", *mining("mtref-dev", mtref_src, mtref_tgt))]
+mined = [("MultiMWA wiki-dev (En–En)", *mining("wiki-dev", wiki_src, wiki_tgt)),
+         ("MultiMWA mtref-dev (En–En)", *mining("mtref-dev", mtref_src, mtref_tgt))]
 tdir = os.path.join(args.data, "tatoeba")
 for row in tatoeba["languages"]:
     lang = row["lang"]
