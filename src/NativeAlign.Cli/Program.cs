@@ -9,6 +9,12 @@ var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingu
     KernelsCommand.Create(),
     EmbedCommand.Create(),
     EvalCommand.Create(),
+    AlignCommand.Create(),
+    MineCommand.Create(),
+    SearchCommand.Create(),
+    DemoCommand.Create(),
+    MapCommand.Create(),
+    AnalyzeCommand.Create(),
 };
 
 return CommandRunner.Invoke(root, args);
