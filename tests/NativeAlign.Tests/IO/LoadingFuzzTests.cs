@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using NativeAlign.IO;
 using NativeAlign.Models;
+using NativeAlign.Tests.Hardening;
 
 namespace NativeAlign.Tests.IO;
 
@@ -22,54 +23,6 @@ public sealed class LoadingFuzzTests
 
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
-
-    private static int Iterations(int ci)
-        => int.TryParse(Environment.GetEnvironmentVariable("NATIVEALIGN_FUZZ_ITERATIONS"), out int n) && n > 0 ? n : ci;
-
-    /// <summary>One mutation of <paramref name="input"/>; the strategies hit lengths and structure, not just payload.</summary>
-    private static byte[] Mutate(byte[] input, Random random, bool protobuf)
-    {
-        var bytes = new List<byte>(input);
-        int rounds = 1 + random.Next(3);
-        for (int r = 0; r < rounds && bytes.Count > 0; r++)
-        {
-            int at = random.Next(bytes.Count);
-            switch (random.Next(7))
-            {
-                case 0:
-                    bytes[at] ^= (byte)(1 << random.Next(8));
-                    break;
-                case 1:
-                    bytes[at] = (byte)random.Next(256);
-                    break;
-                case 2:
-                    bytes.RemoveRange(at, bytes.Count - at);
-                    break;
-                case 3:
-                    bytes.InsertRange(at, Enumerable.Range(0, 1 + random.Next(16)).Select(_ => (byte)random.Next(256)));
-                    break;
-                case 4:
-                    // A huge length: an 8-byte little-endian maximum, or a 10-byte varint for protobuf.
-                    byte[] huge = protobuf ? [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01] : BitConverter.GetBytes(random.Next(2) == 0 ? ulong.MaxValue : (ulong)int.MaxValue + 1);
-                    for (int i = 0; i < huge.Length && at + i < bytes.Count; i++)
-                    {
-                        bytes[at + i] = huge[i];
-                    }
-
-                    break;
-                case 5:
-                    bytes.RemoveRange(at, Math.Min(bytes.Count - at, 1 + random.Next(32)));
-                    break;
-                default:
-                    int from = random.Next(bytes.Count);
-                    int length = Math.Min(bytes.Count - from, 1 + random.Next(64));
-                    bytes.InsertRange(at, bytes.GetRange(from, length));
-                    break;
-            }
-        }
-
-        return bytes.ToArray();
-    }
 
     private sealed class Tally
     {
@@ -130,11 +83,11 @@ public sealed class LoadingFuzzTests
         var original = File.ReadAllBytes(Path.Combine(LoadingTestSupport.Fixtures, "small.safetensors"));
         var random = new Random(Seed);
         var tally = new Tally();
-        int n = Iterations(3000);
+        int n = FuzzSupport.Iterations(3000);
         string path = Path.Combine(_dir, "fuzz.safetensors");
         for (int i = 0; i < n; i++)
         {
-            File.WriteAllBytes(path, Mutate(original, random, protobuf: false));
+            File.WriteAllBytes(path, FuzzSupport.MutateBytes(original, random, protobuf: false));
             Run(tally, i, () =>
             {
                 using var weights = SafetensorsWeights.Open(path);
@@ -151,7 +104,7 @@ public sealed class LoadingFuzzTests
         string source = Path.Combine(LoadingTestSupport.Fixtures, "onnx");
         var random = new Random(Seed);
         var tally = new Tally();
-        int n = Iterations(2000);
+        int n = FuzzSupport.Iterations(2000);
 
         // Alternate between the 4-bit model (external data, MatMulNBits) and the decomposed XLM-R graph.
         var originals = new[] { "tiny_bert_q4.onnx", "tiny_xlmr_opset14.onnx" }.Select(f => File.ReadAllBytes(Path.Combine(source, f))).ToArray();
@@ -159,7 +112,7 @@ public sealed class LoadingFuzzTests
         string path = Path.Combine(_dir, "fuzz.onnx");
         for (int i = 0; i < n; i++)
         {
-            File.WriteAllBytes(path, Mutate(originals[i % 2], random, protobuf: true));
+            File.WriteAllBytes(path, FuzzSupport.MutateBytes(originals[i % 2], random, protobuf: true));
             Run(tally, i, () =>
             {
                 using var weights = OnnxWeights.Open(path);
@@ -183,7 +136,7 @@ public sealed class LoadingFuzzTests
         long[] oddInts = [-1, 0, 1, 3, 4, 8, 15, 16, 17, 32, 1 << 20, long.MaxValue, long.MinValue];
         var random = new Random(Seed);
         var tally = new Tally();
-        int n = Iterations(2000);
+        int n = FuzzSupport.Iterations(2000);
         for (int i = 0; i < n; i++)
         {
             using var model = OnnxModel.Open(Path.Combine(source, models[i % models.Length]));
@@ -268,7 +221,7 @@ public sealed class LoadingFuzzTests
         switch (random.Next(3))
         {
             case 0:
-                return Encoding.UTF8.GetString(Mutate(Encoding.UTF8.GetBytes(json), random, protobuf: false));
+                return Encoding.UTF8.GetString(FuzzSupport.MutateBytes(Encoding.UTF8.GetBytes(json), random, protobuf: false));
             case 1:
                 // A wrong type (or an extreme value) in one field.
                 var node = JsonNode.Parse(json)!;
@@ -293,7 +246,7 @@ public sealed class LoadingFuzzTests
         string original = File.ReadAllText(Path.Combine(LoadingTestSupport.Fixtures, "st_folder", "config.json"));
         var random = new Random(Seed);
         var tally = new Tally();
-        int n = Iterations(3000);
+        int n = FuzzSupport.Iterations(3000);
         string path = Path.Combine(_dir, "config.json");
         for (int i = 0; i < n; i++)
         {
@@ -320,7 +273,7 @@ public sealed class LoadingFuzzTests
         var originals = targets.Select(t => File.Exists(Path.Combine(dir, t)) ? File.ReadAllText(Path.Combine(dir, t)) : "{\"weight_map\": {\"embeddings.LayerNorm.bias\": \"model.safetensors\"}}").ToArray();
         var random = new Random(Seed);
         var tally = new Tally();
-        int n = Iterations(1000);
+        int n = FuzzSupport.Iterations(1000);
         for (int i = 0; i < n; i++)
         {
             int which = random.Next(targets.Length);
