@@ -42,20 +42,11 @@ internal static class EmbedCommand
                 },
                 result.GetValue(pooling));
             using var encoder = SentenceEncoder.Load(ResolveModel(result.GetValue(model)), options);
-            var embeddings = EmbedWithProgress(encoder, lines);
-            if (embeddings.TruncatedInputs > 0)
-            {
-                Console.Error.WriteLine($"nativealign: {embeddings.TruncatedInputs} of {lines.Length} inputs were truncated to the tokenizer's maximum length or the model's {encoder.MaxTokens} positions ({embeddings.TruncatedTokens} tokens dropped)");
-            }
-
             using var file = AtomicFile.Create(result.GetValue(output)!.FullName);
-            if (result.GetValue(format) == "jsonl")
+            var (truncatedInputs, truncatedTokens) = EmbedInChunks(encoder, lines, file.Stream, result.GetValue(format) == "jsonl");
+            if (truncatedInputs > 0)
             {
-                WriteJsonl(file.Stream, embeddings);
-            }
-            else
-            {
-                WriteNpy(file.Stream, embeddings.Data, embeddings.Count, embeddings.Dimension);
+                Console.Error.WriteLine($"nativealign: {truncatedInputs} of {lines.Length} inputs were truncated to the tokenizer's maximum length or the model's {encoder.MaxTokens} positions ({truncatedTokens} tokens dropped)");
             }
 
             file.Commit();
@@ -190,27 +181,79 @@ internal static class EmbedCommand
         return read;
     }
 
-    /// <summary>Embeds <paramref name="lines"/>, with a progress bar when stderr is a terminal.</summary>
-    internal static SentenceEmbeddings EmbedWithProgress(SentenceEncoder encoder, string[] lines)
+    /// <summary>Inputs embedded per chunk: embeddings are written as each chunk completes, so memory holds one chunk's
+    /// vectors however long the input is (1M lines × 384 floats would otherwise be 1.5 GB before the first byte is written).</summary>
+    internal const int ChunkLines = 8192;
+
+    /// <summary>
+    /// Embeds <paramref name="lines"/> chunk by chunk and writes the rows to <paramref name="stream"/> as .npy (the row
+    /// count is known up front, so the header comes first) or JSONL; a progress bar runs when stderr is a terminal.
+    /// Returns the truncation counts summed over all chunks.
+    /// </summary>
+    internal static (long Inputs, long Tokens) EmbedInChunks(SentenceEncoder encoder, string[] lines, Stream stream, bool jsonl)
     {
-        if (Console.IsErrorRedirected || lines.Length < 64)
+        long truncatedInputs = 0, truncatedTokens = 0;
+        void Run(Action<int>? report)
         {
-            return encoder.Embed(lines, cancellationToken: CommandRunner.Cancellation);
+            bool headerWritten = false;
+            for (int start = 0; start < lines.Length || (!headerWritten && !jsonl); start += ChunkLines)
+            {
+                int count = Math.Min(ChunkLines, lines.Length - start);
+                int offset = start;
+                var chunk = encoder.Embed(
+                    lines.AsSpan(start, count),
+                    report is null ? null : new SyncProgress(done => report(offset + done)),
+                    CommandRunner.Cancellation);
+                truncatedInputs += chunk.TruncatedInputs;
+                truncatedTokens += chunk.TruncatedTokens;
+                if (jsonl)
+                {
+                    WriteJsonl(stream, chunk, start);
+                    continue;
+                }
+
+                if (!headerWritten)
+                {
+                    WriteNpyHeader(stream, lines.Length, chunk.Dimension);
+                    headerWritten = true;
+                }
+
+                WriteNpyRows(stream, chunk.Data, chunk.Count, chunk.Dimension);
+            }
         }
 
-        SentenceEmbeddings? result = null;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        console.Progress().Start(ctx =>
+        if (Console.IsErrorRedirected || lines.Length < 64)
         {
-            var task = ctx.AddTask("embedding", maxValue: lines.Length);
-            result = encoder.Embed(lines, new SyncProgress(done => task.Value = done), CommandRunner.Cancellation);
-        });
-        return result!;
+            Run(null);
+        }
+        else
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            console.Progress().Start(ctx =>
+            {
+                var task = ctx.AddTask("embedding", maxValue: lines.Length);
+                Run(done => task.Value = done);
+            });
+        }
+
+        return (truncatedInputs, truncatedTokens);
     }
 
     /// <summary>Writes a NumPy .npy (format 1.0) of little-endian float32 [rows, columns].</summary>
     internal static void WriteNpy(Stream stream, ReadOnlySpan<float> data, int rows, int columns)
     {
+        WriteNpyHeader(stream, rows, columns);
+        WriteNpyRows(stream, data, rows, columns);
+    }
+
+    /// <summary>Writes the .npy (format 1.0) header of a little-endian float32 [rows, columns] array.</summary>
+    internal static void WriteNpyHeader(Stream stream, int rows, int columns)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("big-endian hosts are not supported");
+        }
+
         string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}";
 
         // Magic (6) + version (2) + length (2) + header + newline, padded with spaces to a multiple of 64.
@@ -222,22 +265,19 @@ internal static class EmbedCommand
         stream.WriteByte((byte)(header.Length & 0xFF));
         stream.WriteByte((byte)(header.Length >> 8));
         stream.Write(Encoding.ASCII.GetBytes(header));
-        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(data[..(rows * columns)]);
-        if (!BitConverter.IsLittleEndian)
-        {
-            throw new PlatformNotSupportedException("big-endian hosts are not supported");
-        }
-
-        stream.Write(bytes);
     }
 
-    private static void WriteJsonl(Stream stream, SentenceEmbeddings e)
+    /// <summary>Appends <paramref name="rows"/> rows of float32 data after a header.</summary>
+    internal static void WriteNpyRows(Stream stream, ReadOnlySpan<float> data, int rows, int columns)
+        => stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data[..(rows * columns)]));
+
+    private static void WriteJsonl(Stream stream, SentenceEmbeddings e, int firstIndex)
     {
         using var writer = new Utf8JsonWriter(stream);
         for (int i = 0; i < e.Count; i++)
         {
             writer.WriteStartObject();
-            writer.WriteNumber("index", i);
+            writer.WriteNumber("index", firstIndex + i);
             writer.WriteStartArray("embedding");
             foreach (float v in e[i])
             {
