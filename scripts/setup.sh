@@ -13,7 +13,7 @@ say() { [ "$quiet" = 1 ] || echo "setup: $*"; }
 apt_packages=(
   ocl-icd-libopencl1 pocl-opencl-icd clinfo   # OpenCL on the CPU (clinfo: an independent device listing for tests)
   libopenblas0-pthread                        # so numpy/torch peers use OpenBLAS, not the reference BLAS
-  python3-numpy python3-scipy python3-onnx python3-sentencepiece python3-torch python3-pot python3-faiss
+  python3-numpy python3-scipy python3-onnx python3-sentencepiece python3-torch python3-pot python3-faiss python3-threadpoolctl
 )
 missing=()
 for p in "${apt_packages[@]}"; do
