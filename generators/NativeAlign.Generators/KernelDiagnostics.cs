@@ -64,7 +64,7 @@ internal static class KernelDiagnostics
         "NAK0017", "Invalid local memory allocation", "Kernel '{0}': LocalMemory.Allocate must initialise a local declared at the kernel's outermost scope (not in a helper, loop or branch) with a constant positive length");
 
     public static readonly DiagnosticDescriptor InvalidMicroKernelType = Error(
-        "NAK0018", "Invalid GEMM micro-kernel type", "Micro-kernel '{0}': {1}");
+        "NAK0018", "Invalid micro-kernel type", "Micro-kernel '{0}': {1}");
 
     public static readonly DiagnosticDescriptor InvalidMicroKernelShape = Error(
         "NAK0019", "Invalid GEMM micro-kernel shape", "Micro-kernel '{0}': {1}");
@@ -75,11 +75,21 @@ internal static class KernelDiagnostics
     public static readonly DiagnosticDescriptor MicroKernelRegisterBudget = Error(
         "NAK0021", "GEMM micro-kernel exceeds the register file", "Micro-kernel '{0}': the tile needs {1} = {2} registers, more than the {3} available; accumulators would spill and halve the FMA rate");
 
+    public static readonly DiagnosticDescriptor AttentionHeadSizeUnsupported = Error(
+        "NAK0022", "Unsupported attention micro-kernel head size", "Micro-kernel '{0}': HeadSize = {1} is not supported; attention tiles are emitted for head sizes 32, 64 and 128, other head sizes run the generic attention");
+
+    public static readonly DiagnosticDescriptor AttentionVectorWidth = Error(
+        "NAK0023", "Invalid attention micro-kernel vector width", "Micro-kernel '{0}': VectorBits = {1} is not a register width; use 512, 256 or 0 (scalar)");
+
+    public static readonly DiagnosticDescriptor AttentionRegisterBudget = Error(
+        "NAK0024", "Attention micro-kernel exceeds the register file", "Micro-kernel '{0}': head size {1} needs {2} = {3} registers, more than the {4} available; the query row or the accumulator would spill on every key");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new[]
     {
         UnsupportedConstruct, ForEach, ExceptionHandling, Lambda, StringUse, Allocation, Linq, Recursion, VirtualCall,
         CapturedState, UnsupportedParameter, InvalidKernelMethod, UnsupportedCall, UnsupportedType, NestedSideEffect, InvalidSpecialization, LocalAllocation,
         InvalidMicroKernelType, InvalidMicroKernelShape, MicroKernelColumnsNotLaneMultiple, MicroKernelRegisterBudget,
+        AttentionHeadSizeUnsupported, AttentionVectorWidth, AttentionRegisterBudget,
     }.ToDictionary(d => d.Id);
 
     public static DiagnosticDescriptor ById(string id) => All[id];

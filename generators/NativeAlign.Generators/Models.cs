@@ -79,10 +79,30 @@ internal sealed record KernelTranslation(KernelModel? Model, EquatableArray<Diag
 /// <param name="Rows">MR.</param>
 /// <param name="Columns">NR.</param>
 /// <param name="VectorBits">512, 256 or 0 (scalar).</param>
-internal sealed record MicroKernelModel(string Namespace, string TypeName, bool IsReadOnly, string FullName, int Rows, int Columns, int VectorBits)
+internal sealed record MicroKernelModel(string Namespace, string TypeName, bool IsReadOnly, string FullName, int Rows, int Columns, int VectorBits) : IMicroKernelModel
 {
     public string HintName => (Namespace.Length == 0 ? string.Empty : Namespace + ".") + TypeName + ".MicroKernel.g.cs";
 }
 
-/// <summary>What reading one [GemmMicroKernel] struct produced: the model when the description is valid, and its diagnostics.</summary>
-internal sealed record MicroKernelDescription(MicroKernelModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>One [AttentionMicroKernel] tile, as the emitter needs it; strings, ints and bools only.</summary>
+/// <param name="Namespace">The struct's namespace, empty for the global namespace.</param>
+/// <param name="TypeName">The struct's name.</param>
+/// <param name="IsReadOnly">Whether the struct is declared readonly (every partial part must then say so).</param>
+/// <param name="FullName">The struct's display name, for the file header.</param>
+/// <param name="HeadSize">Floats per head: 32, 64 or 128.</param>
+/// <param name="VectorBits">512, 256 or 0 (scalar).</param>
+internal sealed record AttentionMicroKernelModel(string Namespace, string TypeName, bool IsReadOnly, string FullName, int HeadSize, int VectorBits) : IMicroKernelModel
+{
+    public string HintName => (Namespace.Length == 0 ? string.Empty : Namespace + ".") + TypeName + ".AttentionMicroKernel.g.cs";
+}
+
+/// <summary>A micro-kernel model: what names its generated file.</summary>
+internal interface IMicroKernelModel
+{
+    string HintName { get; }
+}
+
+/// <summary>What reading one micro-kernel struct produced: the model when the description is valid, and its diagnostics.</summary>
+internal sealed record MicroKernelDescription<TModel>(TModel? Model, EquatableArray<DiagnosticInfo> Diagnostics)
+    where TModel : class, IMicroKernelModel;

@@ -6,9 +6,10 @@ using Microsoft.CodeAnalysis.CSharp;
 namespace NativeAlign.Generators.Tests;
 
 /// <summary>
-/// The GEMM register-tile pipeline (<see cref="MicroKernelGenerator"/>): the emitted C# of a small tile against a
-/// hand-written snapshot, emitted tiles of odd shapes compiled and run against a float64 product, one test per
-/// diagnostic id at its span, and incrementality.
+/// The register-tile pipelines (<see cref="MicroKernelGenerator"/>): the emitted C# of a small GEMM tile and of attention
+/// tiles against committed snapshots, emitted GEMM tiles of odd shapes compiled and run against a float64 product (the
+/// attention tiles are run against float64 in NativeAlign.Tests' AttentionTileTests), one test per diagnostic id at its
+/// span, the register budgets' boundaries, and incrementality.
 /// </summary>
 [TestFixture]
 public sealed class MicroKernelGeneratorTests
@@ -33,6 +34,26 @@ public sealed class MicroKernelGeneratorTests
         internal readonly partial struct Tile2x16 : IGemmMicroKernel;
         """;
 
+    // The library's attention contract, restated likewise.
+    private const string AttentionInterface = """
+        namespace Demo;
+        internal interface IAttentionMicroKernel
+        {
+            static abstract int HeadSize { get; }
+            static abstract int KeyBlock { get; }
+            static abstract unsafe void AttendRow(float* q, float* k, float* v, nint stride, int length, float scale, float* scores, float* output);
+        }
+        """;
+
+    private const string AttentionTile = """
+        using NativeAlign.Kernels;
+        namespace Demo;
+
+        /// <summary>The MiniLM head size on AVX-512.</summary>
+        [AttentionMicroKernel(HeadSize = 32, VectorBits = 512)]
+        internal readonly partial struct Attention32 : IAttentionMicroKernel;
+        """;
+
     private const string Unrelated = """
         namespace Demo;
         public static class Helpers
@@ -41,7 +62,11 @@ public sealed class MicroKernelGeneratorTests
         }
         """;
 
-    private static readonly string[] Steps = [MicroKernelGenerator.DescribeStep, MicroKernelGenerator.ModelStep, MicroKernelGenerator.DiagnosticStep];
+    private static readonly string[] Steps =
+    [
+        MicroKernelGenerator.DescribeStep, MicroKernelGenerator.ModelStep, MicroKernelGenerator.DiagnosticStep,
+        MicroKernelGenerator.AttentionDescribeStep, MicroKernelGenerator.AttentionModelStep, MicroKernelGenerator.AttentionDiagnosticStep,
+    ];
 
     private static GeneratorDriver Driver(bool trackSteps = false) =>
         CSharpGeneratorDriver.Create(
@@ -167,6 +192,47 @@ public sealed class MicroKernelGeneratorTests
         Assert.That(result.GeneratedSources, exceeds ? Is.Empty : Has.Length.EqualTo(1));
     }
 
+    /// <summary>The emitted attention tiles, vector and scalar, against committed snapshots; both compile against the contract.</summary>
+    [TestCase(512, "AttentionTile32x512.g.cs.txt")]
+    [TestCase(256, "AttentionTile32x256.g.cs.txt")]
+    [TestCase(0, "AttentionTile32Scalar.g.cs.txt")]
+    public void AttentionTile_EmittedCSharp_MatchesSnapshotExactly_AndCompiles(int bits, string snapshot)
+    {
+        var (result, output) = Run(AttentionInterface, AttentionTile.Replace("VectorBits = 512", "VectorBits = " + bits, StringComparison.Ordinal));
+        Assert.That(result.Diagnostics, Is.Empty);
+        var generated = result.GeneratedSources.Single();
+        Assert.That(generated.HintName, Is.EqualTo("Demo.Attention32.AttentionMicroKernel.g.cs"));
+        Assert.That(generated.SourceText.ToString(), Is.EqualTo(GeneratorHarness.Snapshot(snapshot)));
+        Assert.That(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning), Is.Empty, "the generated members implement the interface without warnings");
+    }
+
+    /// <summary>
+    /// The attention budget, from the description's formula: 2·HeadSize/lanes (query + accumulator) + 1 dot partial + 1
+    /// broadcast ≤ 32 zmm or 16 ymm; a scalar tile streams the head from L1 and always fits.
+    /// </summary>
+    [TestCase(32, 512, false)] // 2 + 2 + 2 = 6
+    [TestCase(64, 512, false)] // 4 + 4 + 2 = 10
+    [TestCase(128, 512, false)] // 8 + 8 + 2 = 18
+    [TestCase(32, 256, false)] // 4 + 4 + 2 = 10
+    [TestCase(64, 256, true)] // 8 + 8 + 2 = 18 > 16
+    [TestCase(128, 256, true)] // 16 + 16 + 2 = 34
+    [TestCase(32, 0, false)]
+    [TestCase(64, 0, false)]
+    [TestCase(128, 0, false)]
+    public void AttentionRegisterBudget_Boundary(int headSize, int bits, bool exceeds)
+    {
+        string source = $$"""
+            using NativeAlign.Kernels;
+            namespace Demo;
+            [AttentionMicroKernel(HeadSize = {{headSize}}, VectorBits = {{bits}})]
+            internal readonly partial struct Tile;
+            """;
+        var (result, _) = Run(source);
+        Assert.That(result.Diagnostics.Any(d => d.Id == "NAK0024"), Is.EqualTo(exceeds), string.Join("; ", result.Diagnostics));
+        Assert.That(result.Diagnostics.Where(d => d.Id != "NAK0024"), Is.Empty);
+        Assert.That(result.GeneratedSources, exceeds ? Is.Empty : Has.Length.EqualTo(1));
+    }
+
     internal static IEnumerable<TestCaseData> DiagnosticCases()
     {
         yield return Case("NAK0018", "not partial", "[GemmMicroKernel(Rows = 2, Columns = 16, VectorBits = 512)] internal struct [|Tile|] { }");
@@ -178,6 +244,14 @@ public sealed class MicroKernelGeneratorTests
         yield return Case("NAK0021", "zmm budget", "[[|GemmMicroKernel(Rows = 16, Columns = 32, VectorBits = 512)|]] internal partial struct Tile { }");
         yield return Case("NAK0021", "ymm budget", "[[|GemmMicroKernel(Rows = 8, Columns = 16, VectorBits = 256)|]] internal partial struct Tile { }");
         yield return Case("NAK0021", "scalar budget", "[[|GemmMicroKernel(Rows = 5, Columns = 4, VectorBits = 0)|]] internal partial struct Tile { }");
+        yield return Case("NAK0018", "attention not partial", "[AttentionMicroKernel(HeadSize = 32, VectorBits = 512)] internal struct [|Tile|] { }");
+        yield return Case("NAK0022", "head size 48", "[AttentionMicroKernel([|HeadSize = 48|], VectorBits = 512)] internal partial struct Tile { }");
+        yield return Case("NAK0022", "head size 256", "[AttentionMicroKernel(VectorBits = 0, [|HeadSize = 256|])] internal partial struct Tile { }");
+        yield return Case("NAK0022", "no head size", "[[|AttentionMicroKernel(VectorBits = 512)|]] internal partial struct Tile { }");
+        yield return Case("NAK0023", "width 128", "[AttentionMicroKernel(HeadSize = 32, [|VectorBits = 128|])] internal partial struct Tile { }");
+        yield return Case("NAK0023", "width 1024", "[AttentionMicroKernel(HeadSize = 128, [|VectorBits = 1024|])] internal partial struct Tile { }");
+        yield return Case("NAK0024", "ymm d64", "[[|AttentionMicroKernel(HeadSize = 64, VectorBits = 256)|]] internal partial struct Tile { }");
+        yield return Case("NAK0024", "ymm d128", "[[|AttentionMicroKernel(HeadSize = 128, VectorBits = 256)|]] internal partial struct Tile { }");
     }
 
     private static TestCaseData Case(string id, string what, string member) =>
@@ -222,9 +296,32 @@ public sealed class MicroKernelGeneratorTests
         Assert.That(result.GeneratedSources.Single().SourceText.ToString(), Does.Contain("public static int MR => 3;"));
     }
 
-    private static GeneratorRunResult RunTwice(string tileBefore, string tileAfter, string otherAfter)
+    [Test]
+    public void AttentionCommentOnlyEdit_LeavesEveryStepCachedOrUnchanged()
     {
-        var interfaceTree = GeneratorHarness.Parse(Interface, "IGemmMicroKernel.cs");
+        var result = RunTwice(AttentionTile, AttentionTile.Replace("[AttentionMicroKernel(", "// q and o in zmm\n[AttentionMicroKernel(/* head first */", StringComparison.Ordinal), Unrelated, MicroKernelGenerator.AttentionModelStep);
+        AssertAllCachedOrUnchanged(result, MicroKernelGenerator.AttentionModelStep);
+    }
+
+    [Test]
+    public void AttentionUnrelatedFileEdit_LeavesEveryStepCachedOrUnchanged()
+    {
+        var result = RunTwice(AttentionTile, AttentionTile, Unrelated.Replace("2 * x", "x + x", StringComparison.Ordinal), MicroKernelGenerator.AttentionModelStep);
+        AssertAllCachedOrUnchanged(result, MicroKernelGenerator.AttentionModelStep);
+    }
+
+    [Test]
+    public void AttentionDescriptionEdit_ModifiesTheModelAndTheOutput()
+    {
+        var result = RunTwice(AttentionTile, AttentionTile.Replace("HeadSize = 32", "HeadSize = 64", StringComparison.Ordinal), Unrelated, MicroKernelGenerator.AttentionModelStep);
+        var reasons = result.TrackedSteps[MicroKernelGenerator.AttentionModelStep].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
+        Assert.That(reasons, Does.Contain(IncrementalStepRunReason.Modified));
+        Assert.That(result.GeneratedSources.Single().SourceText.ToString(), Does.Contain("public static int HeadSize => 64;"));
+    }
+
+    private static GeneratorRunResult RunTwice(string tileBefore, string tileAfter, string otherAfter, string modelStep = MicroKernelGenerator.ModelStep)
+    {
+        var interfaceTree = GeneratorHarness.Parse(modelStep == MicroKernelGenerator.ModelStep ? Interface : AttentionInterface, "IMicroKernel.cs");
         var tileTree = GeneratorHarness.Parse(tileBefore, "Tile.cs");
         var otherTree = GeneratorHarness.Parse(Unrelated, "Helpers.cs");
         var compilation = GeneratorHarness.UserCompilation(interfaceTree, tileTree, otherTree);
@@ -239,9 +336,10 @@ public sealed class MicroKernelGeneratorTests
         return driver.RunGenerators(edited).GetRunResult().Results.Single();
     }
 
-    private static void AssertAllCachedOrUnchanged(GeneratorRunResult result)
+    private static void AssertAllCachedOrUnchanged(GeneratorRunResult result, string modelStep = MicroKernelGenerator.ModelStep)
     {
-        Assert.That(result.TrackedSteps.Keys, Is.SupersetOf(new[] { MicroKernelGenerator.DescribeStep, MicroKernelGenerator.ModelStep }), "steps carry their tracking names");
+        string describeStep = modelStep == MicroKernelGenerator.ModelStep ? MicroKernelGenerator.DescribeStep : MicroKernelGenerator.AttentionDescribeStep;
+        Assert.That(result.TrackedSteps.Keys, Is.SupersetOf(new[] { describeStep, modelStep }), "steps carry their tracking names");
         foreach (string step in Steps.Where(result.TrackedSteps.ContainsKey))
         {
             foreach (var output in result.TrackedSteps[step].SelectMany(s => s.Outputs))
@@ -250,7 +348,7 @@ public sealed class MicroKernelGeneratorTests
             }
         }
 
-        Assert.That(result.TrackedSteps[MicroKernelGenerator.ModelStep].SelectMany(s => s.Outputs), Is.Not.Empty, "the model step ran on a tile");
+        Assert.That(result.TrackedSteps[modelStep].SelectMany(s => s.Outputs), Is.Not.Empty, "the model step ran on a tile");
         foreach (var output in result.TrackedOutputSteps.SelectMany(kv => kv.Value).SelectMany(s => s.Outputs))
         {
             Assert.That(output.Reason, Is.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged), "source output");

@@ -28,6 +28,12 @@ public sealed class CpuBackend : IComputeBackend
     /// <inheritdoc />
     public string Name => BackendName;
 
+    /// <summary>The instruction-set path of the attention tiles: tests and benchmarks force each one, callers keep Auto.</summary>
+    internal GemmKernelPath AttentionPath { get; init; } = GemmKernelPath.Auto;
+
+    /// <summary>Whether attention may use the generated register tiles; benchmarks turn them off to measure the generic path.</summary>
+    internal bool AttentionTiles { get; init; } = true;
+
     /// <inheritdoc />
     public bool Supports(BackendOp op, WeightType type) => op switch
     {
@@ -211,6 +217,7 @@ public sealed class CpuBackend : IComputeBackend
         var vs = Host(v);
         var o = Host(output);
         int[] lens = lengths.ToArray();
+        GemmKernelPath path = AttentionTiles ? GemmPaths.Resolve(AttentionPath) : GemmKernelPath.Auto;
         int d = shape.HeadSize;
         float scale = 1 / MathF.Sqrt(d);
         long work = 0;
@@ -226,18 +233,63 @@ public sealed class CpuBackend : IComputeBackend
         {
             for (int task = 0; task < shape.Batch * shape.Heads; task++)
             {
-                AttendHead(qs, ks, vs, o, shape, lens[task / shape.Heads], task / shape.Heads, task % shape.Heads, scale);
+                AttendHead(path, qs, ks, vs, o, shape, lens[task / shape.Heads], task / shape.Heads, task % shape.Heads, scale);
             }
 
             return;
         }
 
         Parallel.For(0, shape.Batch * shape.Heads, task =>
-            AttendHead(qs, ks, vs, o, shape, lens[task / shape.Heads], task / shape.Heads, task % shape.Heads, scale));
+            AttendHead(path, qs, ks, vs, o, shape, lens[task / shape.Heads], task / shape.Heads, task % shape.Heads, scale));
     }
 
-    /// <summary>Fused attention of one head of one sequence: QKᵀ, padding mask, online softmax and ×V, row by row.</summary>
-    private static void AttendHead(HostMatrix qs, HostMatrix ks, HostMatrix vs, HostMatrix o, AttentionShape shape, int len, int b, int h, float scale)
+    /// <summary>
+    /// Fused attention of one head of one sequence: QKᵀ, padding mask, online softmax and ×V, row by row; through the
+    /// generated register tile for the path and head size when there is one (<see cref="IAttentionMicroKernel"/>), else
+    /// through the generic row kernels. <see cref="GemmKernelPath.Auto"/> (tiles turned off) always runs the generic code.
+    /// </summary>
+    private static void AttendHead(GemmKernelPath path, HostMatrix qs, HostMatrix ks, HostMatrix vs, HostMatrix o, AttentionShape shape, int len, int b, int h, float scale)
+    {
+        switch (path, shape.HeadSize)
+        {
+            case (GemmKernelPath.Vector512, 32): AttendHeadTile<Attention512x32>(qs, ks, vs, o, shape, len, b, h, scale); return;
+            case (GemmKernelPath.Vector512, 64): AttendHeadTile<Attention512x64>(qs, ks, vs, o, shape, len, b, h, scale); return;
+            case (GemmKernelPath.Vector512, 128): AttendHeadTile<Attention512x128>(qs, ks, vs, o, shape, len, b, h, scale); return;
+            case (GemmKernelPath.Vector256, 32): AttendHeadTile<Attention256x32>(qs, ks, vs, o, shape, len, b, h, scale); return;
+            case (GemmKernelPath.Scalar, 32): AttendHeadTile<AttentionScalar32>(qs, ks, vs, o, shape, len, b, h, scale); return;
+            case (GemmKernelPath.Scalar, 64): AttendHeadTile<AttentionScalar64>(qs, ks, vs, o, shape, len, b, h, scale); return;
+            case (GemmKernelPath.Scalar, 128): AttendHeadTile<AttentionScalar128>(qs, ks, vs, o, shape, len, b, h, scale); return;
+        }
+
+        AttendHeadGeneric(qs, ks, vs, o, shape, len, b, h, scale);
+    }
+
+    /// <summary>One head through a register tile: the tile runs each valid query row, padded rows are zeroed.</summary>
+    private static unsafe void AttendHeadTile<TTile>(HostMatrix qs, HostMatrix ks, HostMatrix vs, HostMatrix o, AttentionShape shape, int len, int b, int h, float scale)
+        where TTile : struct, IAttentionMicroKernel
+    {
+        int t = shape.SequenceLength, d = TTile.HeadSize, width = shape.Heads * d;
+        float* scores = stackalloc float[TTile.KeyBlock];
+        fixed (float* qm = qs.Span, km = ks.Span, vm = vs.Span, om = o.Span)
+        {
+            // Offset of this sequence's first row in this head; the tile walks the key and value rows from there.
+            nint head = ((nint)b * t * width) + ((nint)h * d);
+            for (int i = 0; i < t; i++)
+            {
+                float* outRow = om + head + ((nint)i * width);
+                if (i >= len)
+                {
+                    new Span<float>(outRow, d).Clear();
+                    continue;
+                }
+
+                TTile.AttendRow(qm + head + ((nint)i * width), km + head, vm + head, width, len, scale, scores, outRow);
+            }
+        }
+    }
+
+    /// <summary>Any head size, through the span row kernels of <see cref="CpuKernels"/>.</summary>
+    private static void AttendHeadGeneric(HostMatrix qs, HostMatrix ks, HostMatrix vs, HostMatrix o, AttentionShape shape, int len, int b, int h, float scale)
     {
         int t = shape.SequenceLength, d = shape.HeadSize, width = shape.Heads * d;
         Span<float> scores = stackalloc float[KeyBlock];
