@@ -98,14 +98,17 @@ internal static unsafe class GemmQ4Rows
         int groups = (job.M + groupMax - 1) / groupMax;
         int pairs = (job.K + 1) / 2, blocks = (job.K + job.BlockSize - 1) / job.BlockSize;
         float* tile = stackalloc float[groupMax * Q4Panels.Width];
-        for (int p = panel0; p < panel1; p++)
+
+        // Groups outside, panels inside: a group's rows of A (16 × K floats) stay in L1 while the chunk's panels stream
+        // past them from L2, instead of every panel re-reading all of A.
+        for (int g = 0; g < groups; g++)
         {
-            byte* nibbles = job.Nibbles + ((nint)p * pairs * Q4Panels.Width);
-            float* scaleOffsets = job.ScaleOffsets + ((nint)p * blocks * 2 * Q4Panels.Width);
-            for (int g = 0; g < groups; g++)
+            int r0 = job.M * g / groups, rows = (job.M * (g + 1) / groups) - r0;
+            float* a = job.A + (r0 * job.Lda);
+            for (int p = panel0; p < panel1; p++)
             {
-                int r0 = job.M * g / groups, rows = (job.M * (g + 1) / groups) - r0;
-                float* a = job.A + (r0 * job.Lda);
+                byte* nibbles = job.Nibbles + ((nint)p * pairs * Q4Panels.Width);
+                float* scaleOffsets = job.ScaleOffsets + ((nint)p * blocks * 2 * Q4Panels.Width);
                 switch (job.Path)
                 {
                     case GemmKernelPath.Vector512:
