@@ -15,6 +15,7 @@
 # Usage: perf/run-all.sh [rounds=3]   (repository root or anywhere; ~10 min per round on a loaded 2-core machine)
 #        SKIP_TOPK=1 perf/run-all.sh  skips the 20k x 100k top-k pair (the longest part);
 #        TOPK_ROUNDS=1 perf/run-all.sh 3  runs it in the first round only (its medians are then within that round).
+#        SKIP_GEMM=1 perf/run-all.sh  leaves out the GEMM f32 pairs against OpenBLAS (perf/run-gemm.sh), which otherwise run last.
 # Output: perf/out/all-<UTC time>/ (logs, JSON per round, table.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,3 +54,9 @@ for r in $(seq 1 "$rounds"); do
   fi
 done
 /usr/bin/python3 perf/e2e_table.py "$out" | tee "$out/table.md"
+
+# The GEMM pairs too, so that this one command produces every peer table of perf/RESULTS.md (SKIP_GEMM=1 leaves them out).
+if [ "${SKIP_GEMM:-0}" != 1 ]; then
+  echo "GEMM f32 against numpy/OpenBLAS (perf/run-gemm.sh $rounds)" >&2
+  perf/run-gemm.sh "$rounds" | tee "$out/gemm-table.md"
+fi

@@ -71,7 +71,10 @@ public sealed class CpuBackend : IComputeBackend
 
         // Vectors (bias, gain) are tiny and used on every row: widen them once. Matrices stay as stored.
         float[]? widened = rows == 1 ? weight.ToFloat32() : null;
-        return new CpuWeight(weight, rows, columns, widened);
+
+        // A 4-bit matrix is also re-laid out for few-row products (a single sentence): same 4 bits per weight.
+        Q4Panels? panels = weight.Type == WeightType.Q4 ? Q4Panels.From(weight.Q4!) : null;
+        return new CpuWeight(weight, rows, columns, widened, panels);
     }
 
     /// <inheritdoc />
@@ -119,6 +122,9 @@ public sealed class CpuBackend : IComputeBackend
         {
             case WeightType.F32:
                 GemmF32.Compute(m, n, k, x.Span, k, MemoryMarshal.Cast<byte, float>(w.Tensor.Data.Span), k, transposeB: true, y.Span, n, epilogue);
+                break;
+            case WeightType.Q4 when m <= GemmQ4Rows.MaxRows && w.Panels is not null:
+                GemmQ4Rows.Compute(GemmKernelPath.Auto, 0, m, x.Span, k, w.Panels, y.Span, n, epilogue);
                 break;
             case WeightType.Q4:
                 GemmQ4.Compute(m, x.Span, k, w.Tensor.Q4!, y.Span, n, epilogue);
@@ -441,10 +447,13 @@ public sealed class CpuBackend : IComputeBackend
     private static CpuWeight W(BackendWeight w) =>
         w as CpuWeight ?? throw new BackendException($"weight '{w.Name}' was prepared by another backend");
 
-    private sealed class CpuWeight(WeightTensor tensor, int rows, int columns, float[]? widened)
+    private sealed class CpuWeight(WeightTensor tensor, int rows, int columns, float[]? widened, Q4Panels? panels)
         : BackendWeight(tensor.Name, rows, columns, tensor.Type)
     {
         public WeightTensor Tensor { get; } = tensor;
+
+        /// <summary>A 4-bit matrix in the layout of few-row products, or null.</summary>
+        public Q4Panels? Panels { get; } = panels;
 
         /// <summary>The widened values of a vector weight.</summary>
         public ReadOnlySpan<float> Vector => widened ?? throw new BackendException($"'{Name}' is a matrix, not a vector");

@@ -10,50 +10,6 @@ public class GemmQ4Tests
 {
     private static IEnumerable<TestCaseData> PathCases() => Paths.Select(p => new TestCaseData(p.ToString()).SetArgDisplayNames(p.ToString()));
 
-    /// <summary>A random 4-bit matrix; padding nibbles of a partial last block are random too, so reading them shows.</summary>
-    private static Q4Matrix RandomQ4(Random random, int rows, int cols, int blockSize, bool zeroPoints)
-    {
-        int blocks = (cols + blockSize - 1) / blockSize;
-        byte[] packed = new byte[rows * blocks * blockSize / 2];
-        random.NextBytes(packed);
-        float[] scales = RandomArray(random, rows * blocks, 0.1f);
-        byte[]? zeros = null;
-        if (zeroPoints)
-        {
-            zeros = new byte[rows * ((blocks + 1) / 2)];
-            random.NextBytes(zeros);
-        }
-
-        return new Q4Matrix(rows, cols, blockSize, packed, scales, zeros, "test.weight");
-    }
-
-    /// <summary>W[row, col] in float64, decoded here from the layout's definition (independently of the kernels).</summary>
-    private static double[] DequantizeDouble(Q4Matrix w)
-    {
-        var result = new double[(long)w.Rows * w.Columns];
-        ReadOnlySpan<byte> packed = w.Packed.Span;
-        int half = w.BlockSize / 2, zeroBytes = (w.BlocksPerRow + 1) / 2;
-        for (int r = 0; r < w.Rows; r++)
-        {
-            for (int col = 0; col < w.Columns; col++)
-            {
-                int blk = col / w.BlockSize, inBlock = col % w.BlockSize;
-                byte b = packed[(((r * w.BlocksPerRow) + blk) * half) + (inBlock / 2)];
-                int q = inBlock % 2 == 0 ? b & 0x0F : b >> 4;
-                int zero = 8;
-                if (w.ZeroPoints is not null)
-                {
-                    byte z = w.ZeroPoints[(r * zeroBytes) + (blk / 2)];
-                    zero = blk % 2 == 0 ? z & 0x0F : z >> 4;
-                }
-
-                result[((long)r * w.Columns) + col] = (q - zero) * (double)w.Scales[(r * w.BlocksPerRow) + blk];
-            }
-        }
-
-        return result;
-    }
-
     private static double Check(
         GemmKernelPath path, int threads, int m, int n, int k, int blockSize, bool zeroPoints, int gemvMaxRows, int seed,
         bool bias = false, GemmActivation activation = GemmActivation.None, bool residual = false)
