@@ -12,7 +12,7 @@ namespace NativeAlign.Backends.OpenCl;
 /// <summary>
 /// The OpenCL backend: every encoder op runs as a generated kernel (<see cref="IKernelDescriptor{TSelf}"/>) on one
 /// device. Weights are uploaded once when prepared: float32 as is, f16/bf16 widened to float32 at upload (the kernels
-/// read float32 only), 4-bit matrices kept packed on the device and dequantised tile by tile in local memory.
+/// read float32 only), 4-bit matrices kept packed on the device and dequantised in registers by the product kernel.
 /// Activations stay on the device between ops; only token ids, lengths and the final results cross to the host.
 /// Unsupported cases throw <see cref="BackendException"/>; nothing falls back to the CPU.
 /// </summary>

@@ -66,7 +66,7 @@ public sealed class OpenClEncoderParityTests
             }
         }
 
-        TestContext.Out.WriteLine($"lowest cosine {worst:F9} (sentence {worstIndex})");
+        TestContext.Out.WriteLine($"lowest cosine {worst:F9}, 1 - cosine = {1 - worst:E2} (sentence {worstIndex})");
         Assert.That(worst, Is.GreaterThanOrEqualTo(CosineBound), $"sentence {worstIndex}: '{(worstIndex >= 0 ? texts[worstIndex] : string.Empty)}'");
     }
 
