@@ -94,7 +94,8 @@ internal static class DescriptorEmitter
         w.Line();
         w.Line("/// <inheritdoc/>");
         w.Line("public static " + Kernels + "KernelHints Hints => new(" + model.LocalSizeX.ToString(CultureInfo.InvariantCulture) + ", "
-            + model.LocalSizeY.ToString(CultureInfo.InvariantCulture) + ", " + (model.UsesBarriers ? "true" : "false") + ");");
+            + model.LocalSizeY.ToString(CultureInfo.InvariantCulture) + ", " + (model.UsesBarriers ? "true" : "false") + ", "
+            + (model.UnsafeMathOptimizations ? "true" : "false") + ");");
         w.Line();
         w.Line("/// <inheritdoc/>");
         w.Line("public static string OpenClSource => " + Verbatim(model.OpenClSource) + ";");

@@ -109,9 +109,14 @@ public sealed class KernelGenerator : IIncrementalGenerator
         }
 
         int localX = 0, localY = 0;
+        bool unsafeMath = false;
         foreach (var named in context.Attributes[0].NamedArguments)
         {
-            if (named.Value.Value is int value)
+            if (named.Key == "UnsafeMathOptimizations" && named.Value.Value is bool relaxed)
+            {
+                unsafeMath = relaxed;
+            }
+            else if (named.Value.Value is int value)
             {
                 if (named.Key == "LocalSizeX")
                 {
@@ -188,6 +193,7 @@ public sealed class KernelGenerator : IIncrementalGenerator
             localX,
             localY,
             translator.UsesBarriers,
+            unsafeMath,
             specializedParameter,
             new EquatableArray<int>(specializedValues));
         return new KernelTranslation(model, EquatableArray<DiagnosticInfo>.Empty);

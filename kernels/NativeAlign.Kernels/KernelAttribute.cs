@@ -16,6 +16,14 @@ public sealed class KernelAttribute : Attribute
 
     /// <summary>Preferred work-group size along dimension 1 (0 = 1).</summary>
     public int LocalSizeY { get; set; }
+
+    /// <summary>
+    /// Builds the kernel's program with <c>-cl-unsafe-math-optimizations</c>, which lets the device compiler reorder
+    /// float sums (and fuse multiply-adds). Without it a compiler must add a dot product's terms in source order, so a
+    /// CPU device such as PoCL cannot vectorise the reduction and runs the loop one scalar at a time. Only for kernels
+    /// whose error is bounded by their tests rather than by exact summation order (products, not masks or infinities).
+    /// </summary>
+    public bool UnsafeMathOptimizations { get; set; }
 }
 
 /// <summary>

@@ -53,7 +53,8 @@ public interface IKernelArgumentBinder
 /// <param name="LocalSizeX">Preferred work-group size along dimension 0, or 0 for the driver's choice.</param>
 /// <param name="LocalSizeY">Preferred work-group size along dimension 1, or 0.</param>
 /// <param name="UsesBarriers">Whether the kernel synchronises its work-group (needs a cooperative CPU emulation).</param>
-public readonly record struct KernelHints(int LocalSizeX, int LocalSizeY, bool UsesBarriers);
+/// <param name="UnsafeMathOptimizations">Whether the program is built with <c>-cl-unsafe-math-optimizations</c> (see <see cref="KernelAttribute.UnsafeMathOptimizations"/>).</param>
+public readonly record struct KernelHints(int LocalSizeX, int LocalSizeY, bool UsesBarriers, bool UnsafeMathOptimizations = false);
 
 /// <summary>An OpenCL NDRange of one to three dimensions.</summary>
 public readonly record struct NDRange

@@ -40,6 +40,8 @@ internal static class AlignCommand
         {
             model, src, tgt, input, output, method, layer, subword, threshold, distortion, mass, epsilon, relaxation, fraction, scores, svg, svgLine,
         };
+        var backend = new EncoderBackendOptions();
+        backend.AddTo(command);
         command.SetAction((result, cancel) =>
         {
             var text = ReadInput(result.GetValue(src)?.FullName, result.GetValue(tgt)?.FullName, result.GetValue(input)?.FullName);
@@ -56,7 +58,9 @@ internal static class AlignCommand
                 Pooling = result.GetValue(subword) == "first" ? SubwordPoolingMode.First : SubwordPoolingMode.Average,
                 Aligner = AlignerOptions(result.GetValue(method)!, result.GetValue(threshold), result.GetValue(distortion), result.GetValue(mass) == "norm", result.GetValue(epsilon), result.GetValue(relaxation), result.GetValue(fraction)),
             };
-            using var encoder = SentenceEncoder.Load(EmbedCommand.ResolveModel(result.GetValue(model)));
+            using var encoder = SentenceEncoder.Load(
+                EmbedCommand.ResolveModel(result.GetValue(model)),
+                new SentenceEncoderOptions { Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) });
             var aligned = Align(encoder, options, text, cancel);
             WritePharaoh(result.GetValue(output)!.FullName, aligned, result.GetValue(scores));
             if (svgFile is not null)

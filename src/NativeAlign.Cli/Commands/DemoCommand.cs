@@ -32,6 +32,8 @@ internal static class DemoCommand
         var model = EmbedCommand.ModelOption();
         var pair = new Option<int>("--pair") { Description = "Which built-in pair (1…6) to align word by word.", DefaultValueFactory = _ => 5 };
         var command = new Command("demo", "Show the main job on built-in sentences: similarity table, mining, word alignment.") { model, pair };
+        var backend = new EncoderBackendOptions();
+        backend.AddTo(command);
         command.SetAction((result, cancel) =>
         {
             int which = result.GetValue(pair);
@@ -41,7 +43,7 @@ internal static class DemoCommand
             }
 
             var path = EmbedCommand.ResolveModel(result.GetValue(model));
-            using var encoder = SentenceEncoder.Load(path, new SentenceEncoderOptions { Normalize = true });
+            using var encoder = SentenceEncoder.Load(path, new SentenceEncoderOptions { Normalize = true, Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) });
             Run(encoder, Path.GetFileName(Path.TrimEndingDirectorySeparator(path)), which - 1, Console.Out, cancel);
             return Task.FromResult(0);
         });

@@ -22,12 +22,12 @@ internal static class EmbedCommand
         var normalize = new Option<bool>("--normalize") { Description = "L2-normalise every embedding (a sentence-transformers Normalize module does so already)." };
         var layer = new Option<int>("--layer") { Description = "Layer to pool: 0 = embeddings … L = last; negative counts from the end.", DefaultValueFactory = _ => -1 };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Token budget per batch (batch size × padded length).", DefaultValueFactory = _ => 8192 };
-        var backend = BackendOption();
-        var device = DeviceOption();
+        var backend = new EncoderBackendOptions();
         var command = new Command("embed", "Embed each line of a text file with a sentence encoder.")
         {
-            model, input, output, format, pooling, normalize, layer, batchTokens, backend, device,
+            model, input, output, format, pooling, normalize, layer, batchTokens,
         };
+        backend.AddTo(command);
         command.SetAction(result =>
         {
             var lines = ReadLines(result.GetValue(input)!.FullName);
@@ -37,8 +37,8 @@ internal static class EmbedCommand
                     Normalize = result.GetValue(normalize) ? true : null,
                     Layer = result.GetValue(layer),
                     BatchTokens = result.GetValue(batchTokens),
-                    Backend = result.GetValue(backend)!,
-                    Device = result.GetValue(device),
+                    Backend = backend.BackendName(result),
+                    Device = backend.DeviceIndex(result),
                 },
                 result.GetValue(pooling));
             using var encoder = SentenceEncoder.Load(ResolveModel(result.GetValue(model)), options);
@@ -84,18 +84,6 @@ internal static class EmbedCommand
 
         throw new NativeAlignException(ErrorKind.Usage, "no --model given and the default model (models/all-MiniLM-L6-v2 under the repository root) is not installed; run scripts/setup.sh");
     }
-
-    /// <summary>The shared <c>--backend</c> option (cpu, opencl or reference); commands that run an encoder add it with <see cref="DeviceOption"/>.</summary>
-    internal static Option<string> BackendOption()
-    {
-        var option = new Option<string>("--backend") { Description = "cpu (default), opencl (generated kernels on an OpenCL device, see --device) or reference (float64, slow).", DefaultValueFactory = _ => "cpu" };
-        option.AcceptOnlyFromAmong("cpu", "opencl", "reference");
-        return option;
-    }
-
-    /// <summary>The shared <c>--device</c> option: the OpenCL device index that <c>nativealign info</c> lists.</summary>
-    internal static Option<int> DeviceOption() =>
-        new("--device") { Description = "OpenCL device index for --backend opencl, as 'nativealign info' lists them.", DefaultValueFactory = _ => 0 };
 
     /// <summary>Options with the <c>--pooling</c> choice applied: a mode, or "pooler" for CLS through BERT's pooler.</summary>
     internal static SentenceEncoderOptions WithPooling(SentenceEncoderOptions options, string? value) => value switch

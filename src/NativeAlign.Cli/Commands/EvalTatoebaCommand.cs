@@ -21,6 +21,8 @@ internal static class EvalTatoebaCommand
         pooling.AcceptOnlyFromAmong("mean", "cls", "max", "pooler");
         var layer = new Option<int>("--layer") { Description = "Layer to pool (default: last).", DefaultValueFactory = _ => -1 };
         var command = new Command("tatoeba", "Tatoeba bitext retrieval accuracy (cosine top-1) per language.") { model, data, langs, json, pooling, layer };
+        var backend = new EncoderBackendOptions();
+        backend.AddTo(command);
         command.SetAction(result =>
         {
             var dir = result.GetValue(data)!.FullName;
@@ -28,7 +30,9 @@ internal static class EvalTatoebaCommand
             var pairs = FindPairs(dir, selected);
             using var encoder = SentenceEncoder.Load(
                 EmbedCommand.ResolveModel(result.GetValue(model)),
-                EmbedCommand.WithPooling(new SentenceEncoderOptions { Normalize = true, Layer = result.GetValue(layer) }, result.GetValue(pooling)));
+                EmbedCommand.WithPooling(
+                    new SentenceEncoderOptions { Normalize = true, Layer = result.GetValue(layer), Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) },
+                    result.GetValue(pooling)));
             var rows = new List<TatoebaResult>();
             foreach (var (lang, xxFile, engFile) in pairs)
             {

@@ -32,12 +32,16 @@ internal static class MineCommand
         {
             model, src, tgt, output, k, margin, strategy, threshold, indices, chunk,
         };
+        var backend = new EncoderBackendOptions();
+        backend.AddTo(command);
         command.SetAction((result, cancel) =>
         {
             var options = Options(result.GetValue(k), result.GetValue(margin)!, result.GetValue(strategy)!, result.GetValue(threshold), result.GetValue(chunk));
             var source = EmbedCommand.ReadLines(result.GetValue(src)!.FullName);
             var target = EmbedCommand.ReadLines(result.GetValue(tgt)!.FullName);
-            using var encoder = SentenceEncoder.Load(EmbedCommand.ResolveModel(result.GetValue(model)), new SentenceEncoderOptions { Normalize = true });
+            using var encoder = SentenceEncoder.Load(
+                EmbedCommand.ResolveModel(result.GetValue(model)),
+                new SentenceEncoderOptions { Normalize = true, Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) });
             var pairs = Mine(encoder, source, target, options, cancel);
             Write(result.GetValue(output)!.FullName, pairs, source, target, result.GetValue(indices));
             return Task.FromResult(0);

@@ -23,6 +23,8 @@ internal static class SearchCommand
         {
             model, query, corpus, k, csls, cslsK, output,
         };
+        var backend = new EncoderBackendOptions();
+        backend.AddTo(command);
         command.SetAction((result, cancel) =>
         {
             int neighbours = result.GetValue(k);
@@ -39,7 +41,9 @@ internal static class SearchCommand
 
             var queries = EmbedCommand.ReadLines(result.GetValue(query)!.FullName);
             var lines = EmbedCommand.ReadLines(result.GetValue(corpus)!.FullName);
-            using var encoder = SentenceEncoder.Load(EmbedCommand.ResolveModel(result.GetValue(model)), new SentenceEncoderOptions { Normalize = true });
+            using var encoder = SentenceEncoder.Load(
+                EmbedCommand.ResolveModel(result.GetValue(model)),
+                new SentenceEncoderOptions { Normalize = true, Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) });
             var q = MineCommand.Embed(encoder, queries, "embedding queries", cancel);
             var c = MineCommand.Embed(encoder, lines, "embedding corpus", cancel);
             var top = Search(q, c, Math.Min(neighbours, Math.Max(1, lines.Length)), result.GetValue(csls) ? penaltyK : null);

@@ -1,259 +1,275 @@
 // Attention: translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.
 __kernel void Attention(__global const float* q, __global const float* k, __global const float* v, __global const int* mask, __global float* output, int sequence, int heads, int headDim)
 {
-    __local float query[128];
-    __local float scores[128];
-    int lane = (int)get_local_id(0);
-    int position = (int)get_group_id(1);
-    int batchHead = (int)get_group_id(2);
-    int tokenBase = batchHead / heads * sequence;
-    int headOffset = batchHead % heads * headDim;
-    int hidden = heads * headDim;
-    if (lane < headDim)
+    __local float accumulators[2048];
+    int position = (int)get_global_id(0);
+    int batchHead = (int)get_global_id(1);
+    if (position >= sequence)
     {
-        query[lane] = q[(tokenBase + position) * hidden + headOffset + lane] / sqrt((float)headDim);
+        return;
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    float runningMax = -INFINITY;
-    float runningSum = 0.0f;
-    float accumulator = 0.0f;
-    for (int start = 0; start < sequence; start += 128)
+    int tokenBase = batchHead / heads * sequence;
+    int hidden = heads * headDim;
+    int rowOffset = (tokenBase + position) * hidden + batchHead % heads * headDim;
+    if (mask[tokenBase + position] == 0)
     {
-        int key = start + lane;
-        float score = -INFINITY;
-        if (key < sequence && mask[tokenBase + key] != 0)
+        for (int d = 0; d < headDim; d++)
         {
-            int keyOffset = (tokenBase + key) * hidden + headOffset;
-            score = 0.0f;
+            output[rowOffset + d] = 0.0f;
+        }
+        return;
+    }
+    int slot = (int)get_local_id(0) * 128;
+    for (int d = 0; d < headDim; d++)
+    {
+        accumulators[slot + d] = 0.0f;
+    }
+    float scale = 1.0f / sqrt((float)headDim);
+    float runningMax = 0.0f;
+    float runningSum = 0.0f;
+    for (int key = 0; key < sequence; key++)
+    {
+        if (mask[tokenBase + key] != 0)
+        {
+            int keyOffset = rowOffset + (key - position) * hidden;
+            float score = 0.0f;
             for (int d = 0; d < headDim; d++)
             {
-                score += query[d] * k[keyOffset + d];
+                score += q[rowOffset + d] * k[keyOffset + d];
             }
-        }
-        scores[lane] = score;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        int count = min(128, sequence - start);
-        float tileMax = -INFINITY;
-        for (int t = 0; t < count; t++)
-        {
-            tileMax = fmax(tileMax, scores[t]);
-        }
-        if (tileMax > -INFINITY)
-        {
-            float newMax = fmax(runningMax, tileMax);
-            float correction = exp(runningMax - newMax);
-            runningSum *= correction;
-            accumulator *= correction;
-            for (int t = 0; t < count; t++)
+            score *= scale;
+            if (runningSum == 0.0f)
             {
-                float weight = exp(scores[t] - newMax);
-                runningSum += weight;
-                if (lane < headDim)
-                {
-                    accumulator += weight * v[(tokenBase + start + t) * hidden + headOffset + lane];
-                }
+                runningMax = score;
             }
-            runningMax = newMax;
+            else if (score > runningMax)
+            {
+                float correction = exp(runningMax - score);
+                runningSum *= correction;
+                for (int d = 0; d < headDim; d++)
+                {
+                    accumulators[slot + d] *= correction;
+                }
+                runningMax = score;
+            }
+            float weight = exp(score - runningMax);
+            runningSum += weight;
+            for (int d = 0; d < headDim; d++)
+            {
+                accumulators[slot + d] += weight * v[keyOffset + d];
+            }
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lane < headDim)
+    float inverse = runningSum > 0.0f ? 1.0f / runningSum : 0.0f;
+    for (int d = 0; d < headDim; d++)
     {
-        output[(tokenBase + position) * hidden + headOffset + lane] = runningSum > 0.0f ? accumulator / runningSum : 0.0f;
+        output[rowOffset + d] = accumulators[slot + d] * inverse;
     }
 }
 
 // Attention with headDim = 32
 __kernel void Attention_headDim32(__global const float* q, __global const float* k, __global const float* v, __global const int* mask, __global float* output, int sequence, int heads, int headDim)
 {
-    __local float query[128];
-    __local float scores[128];
-    int lane = (int)get_local_id(0);
-    int position = (int)get_group_id(1);
-    int batchHead = (int)get_group_id(2);
-    int tokenBase = batchHead / heads * sequence;
-    int headOffset = batchHead % heads * 32;
-    int hidden = heads * 32;
-    if (lane < 32)
+    __local float accumulators[2048];
+    int position = (int)get_global_id(0);
+    int batchHead = (int)get_global_id(1);
+    if (position >= sequence)
     {
-        query[lane] = q[(tokenBase + position) * hidden + headOffset + lane] / sqrt((float)32);
+        return;
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    float runningMax = -INFINITY;
-    float runningSum = 0.0f;
-    float accumulator = 0.0f;
-    for (int start = 0; start < sequence; start += 128)
+    int tokenBase = batchHead / heads * sequence;
+    int hidden = heads * 32;
+    int rowOffset = (tokenBase + position) * hidden + batchHead % heads * 32;
+    if (mask[tokenBase + position] == 0)
     {
-        int key = start + lane;
-        float score = -INFINITY;
-        if (key < sequence && mask[tokenBase + key] != 0)
+        for (int d = 0; d < 32; d++)
         {
-            int keyOffset = (tokenBase + key) * hidden + headOffset;
-            score = 0.0f;
+            output[rowOffset + d] = 0.0f;
+        }
+        return;
+    }
+    int slot = (int)get_local_id(0) * 128;
+    for (int d = 0; d < 32; d++)
+    {
+        accumulators[slot + d] = 0.0f;
+    }
+    float scale = 1.0f / sqrt((float)32);
+    float runningMax = 0.0f;
+    float runningSum = 0.0f;
+    for (int key = 0; key < sequence; key++)
+    {
+        if (mask[tokenBase + key] != 0)
+        {
+            int keyOffset = rowOffset + (key - position) * hidden;
+            float score = 0.0f;
             for (int d = 0; d < 32; d++)
             {
-                score += query[d] * k[keyOffset + d];
+                score += q[rowOffset + d] * k[keyOffset + d];
             }
-        }
-        scores[lane] = score;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        int count = min(128, sequence - start);
-        float tileMax = -INFINITY;
-        for (int t = 0; t < count; t++)
-        {
-            tileMax = fmax(tileMax, scores[t]);
-        }
-        if (tileMax > -INFINITY)
-        {
-            float newMax = fmax(runningMax, tileMax);
-            float correction = exp(runningMax - newMax);
-            runningSum *= correction;
-            accumulator *= correction;
-            for (int t = 0; t < count; t++)
+            score *= scale;
+            if (runningSum == 0.0f)
             {
-                float weight = exp(scores[t] - newMax);
-                runningSum += weight;
-                if (lane < 32)
-                {
-                    accumulator += weight * v[(tokenBase + start + t) * hidden + headOffset + lane];
-                }
+                runningMax = score;
             }
-            runningMax = newMax;
+            else if (score > runningMax)
+            {
+                float correction = exp(runningMax - score);
+                runningSum *= correction;
+                for (int d = 0; d < 32; d++)
+                {
+                    accumulators[slot + d] *= correction;
+                }
+                runningMax = score;
+            }
+            float weight = exp(score - runningMax);
+            runningSum += weight;
+            for (int d = 0; d < 32; d++)
+            {
+                accumulators[slot + d] += weight * v[keyOffset + d];
+            }
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lane < 32)
+    float inverse = runningSum > 0.0f ? 1.0f / runningSum : 0.0f;
+    for (int d = 0; d < 32; d++)
     {
-        output[(tokenBase + position) * hidden + headOffset + lane] = runningSum > 0.0f ? accumulator / runningSum : 0.0f;
+        output[rowOffset + d] = accumulators[slot + d] * inverse;
     }
 }
 
 // Attention with headDim = 64
 __kernel void Attention_headDim64(__global const float* q, __global const float* k, __global const float* v, __global const int* mask, __global float* output, int sequence, int heads, int headDim)
 {
-    __local float query[128];
-    __local float scores[128];
-    int lane = (int)get_local_id(0);
-    int position = (int)get_group_id(1);
-    int batchHead = (int)get_group_id(2);
-    int tokenBase = batchHead / heads * sequence;
-    int headOffset = batchHead % heads * 64;
-    int hidden = heads * 64;
-    if (lane < 64)
+    __local float accumulators[2048];
+    int position = (int)get_global_id(0);
+    int batchHead = (int)get_global_id(1);
+    if (position >= sequence)
     {
-        query[lane] = q[(tokenBase + position) * hidden + headOffset + lane] / sqrt((float)64);
+        return;
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    float runningMax = -INFINITY;
-    float runningSum = 0.0f;
-    float accumulator = 0.0f;
-    for (int start = 0; start < sequence; start += 128)
+    int tokenBase = batchHead / heads * sequence;
+    int hidden = heads * 64;
+    int rowOffset = (tokenBase + position) * hidden + batchHead % heads * 64;
+    if (mask[tokenBase + position] == 0)
     {
-        int key = start + lane;
-        float score = -INFINITY;
-        if (key < sequence && mask[tokenBase + key] != 0)
+        for (int d = 0; d < 64; d++)
         {
-            int keyOffset = (tokenBase + key) * hidden + headOffset;
-            score = 0.0f;
+            output[rowOffset + d] = 0.0f;
+        }
+        return;
+    }
+    int slot = (int)get_local_id(0) * 128;
+    for (int d = 0; d < 64; d++)
+    {
+        accumulators[slot + d] = 0.0f;
+    }
+    float scale = 1.0f / sqrt((float)64);
+    float runningMax = 0.0f;
+    float runningSum = 0.0f;
+    for (int key = 0; key < sequence; key++)
+    {
+        if (mask[tokenBase + key] != 0)
+        {
+            int keyOffset = rowOffset + (key - position) * hidden;
+            float score = 0.0f;
             for (int d = 0; d < 64; d++)
             {
-                score += query[d] * k[keyOffset + d];
+                score += q[rowOffset + d] * k[keyOffset + d];
             }
-        }
-        scores[lane] = score;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        int count = min(128, sequence - start);
-        float tileMax = -INFINITY;
-        for (int t = 0; t < count; t++)
-        {
-            tileMax = fmax(tileMax, scores[t]);
-        }
-        if (tileMax > -INFINITY)
-        {
-            float newMax = fmax(runningMax, tileMax);
-            float correction = exp(runningMax - newMax);
-            runningSum *= correction;
-            accumulator *= correction;
-            for (int t = 0; t < count; t++)
+            score *= scale;
+            if (runningSum == 0.0f)
             {
-                float weight = exp(scores[t] - newMax);
-                runningSum += weight;
-                if (lane < 64)
-                {
-                    accumulator += weight * v[(tokenBase + start + t) * hidden + headOffset + lane];
-                }
+                runningMax = score;
             }
-            runningMax = newMax;
+            else if (score > runningMax)
+            {
+                float correction = exp(runningMax - score);
+                runningSum *= correction;
+                for (int d = 0; d < 64; d++)
+                {
+                    accumulators[slot + d] *= correction;
+                }
+                runningMax = score;
+            }
+            float weight = exp(score - runningMax);
+            runningSum += weight;
+            for (int d = 0; d < 64; d++)
+            {
+                accumulators[slot + d] += weight * v[keyOffset + d];
+            }
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lane < 64)
+    float inverse = runningSum > 0.0f ? 1.0f / runningSum : 0.0f;
+    for (int d = 0; d < 64; d++)
     {
-        output[(tokenBase + position) * hidden + headOffset + lane] = runningSum > 0.0f ? accumulator / runningSum : 0.0f;
+        output[rowOffset + d] = accumulators[slot + d] * inverse;
     }
 }
 
 // Attention with headDim = 128
 __kernel void Attention_headDim128(__global const float* q, __global const float* k, __global const float* v, __global const int* mask, __global float* output, int sequence, int heads, int headDim)
 {
-    __local float query[128];
-    __local float scores[128];
-    int lane = (int)get_local_id(0);
-    int position = (int)get_group_id(1);
-    int batchHead = (int)get_group_id(2);
-    int tokenBase = batchHead / heads * sequence;
-    int headOffset = batchHead % heads * 128;
-    int hidden = heads * 128;
-    if (lane < 128)
+    __local float accumulators[2048];
+    int position = (int)get_global_id(0);
+    int batchHead = (int)get_global_id(1);
+    if (position >= sequence)
     {
-        query[lane] = q[(tokenBase + position) * hidden + headOffset + lane] / sqrt((float)128);
+        return;
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    float runningMax = -INFINITY;
-    float runningSum = 0.0f;
-    float accumulator = 0.0f;
-    for (int start = 0; start < sequence; start += 128)
+    int tokenBase = batchHead / heads * sequence;
+    int hidden = heads * 128;
+    int rowOffset = (tokenBase + position) * hidden + batchHead % heads * 128;
+    if (mask[tokenBase + position] == 0)
     {
-        int key = start + lane;
-        float score = -INFINITY;
-        if (key < sequence && mask[tokenBase + key] != 0)
+        for (int d = 0; d < 128; d++)
         {
-            int keyOffset = (tokenBase + key) * hidden + headOffset;
-            score = 0.0f;
+            output[rowOffset + d] = 0.0f;
+        }
+        return;
+    }
+    int slot = (int)get_local_id(0) * 128;
+    for (int d = 0; d < 128; d++)
+    {
+        accumulators[slot + d] = 0.0f;
+    }
+    float scale = 1.0f / sqrt((float)128);
+    float runningMax = 0.0f;
+    float runningSum = 0.0f;
+    for (int key = 0; key < sequence; key++)
+    {
+        if (mask[tokenBase + key] != 0)
+        {
+            int keyOffset = rowOffset + (key - position) * hidden;
+            float score = 0.0f;
             for (int d = 0; d < 128; d++)
             {
-                score += query[d] * k[keyOffset + d];
+                score += q[rowOffset + d] * k[keyOffset + d];
             }
-        }
-        scores[lane] = score;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        int count = min(128, sequence - start);
-        float tileMax = -INFINITY;
-        for (int t = 0; t < count; t++)
-        {
-            tileMax = fmax(tileMax, scores[t]);
-        }
-        if (tileMax > -INFINITY)
-        {
-            float newMax = fmax(runningMax, tileMax);
-            float correction = exp(runningMax - newMax);
-            runningSum *= correction;
-            accumulator *= correction;
-            for (int t = 0; t < count; t++)
+            score *= scale;
+            if (runningSum == 0.0f)
             {
-                float weight = exp(scores[t] - newMax);
-                runningSum += weight;
-                if (lane < 128)
-                {
-                    accumulator += weight * v[(tokenBase + start + t) * hidden + headOffset + lane];
-                }
+                runningMax = score;
             }
-            runningMax = newMax;
+            else if (score > runningMax)
+            {
+                float correction = exp(runningMax - score);
+                runningSum *= correction;
+                for (int d = 0; d < 128; d++)
+                {
+                    accumulators[slot + d] *= correction;
+                }
+                runningMax = score;
+            }
+            float weight = exp(score - runningMax);
+            runningSum += weight;
+            for (int d = 0; d < 128; d++)
+            {
+                accumulators[slot + d] += weight * v[keyOffset + d];
+            }
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lane < 128)
+    float inverse = runningSum > 0.0f ? 1.0f / runningSum : 0.0f;
+    for (int d = 0; d < 128; d++)
     {
-        output[(tokenBase + position) * hidden + headOffset + lane] = runningSum > 0.0f ? accumulator / runningSum : 0.0f;
+        output[rowOffset + d] = accumulators[slot + d] * inverse;
     }
 }

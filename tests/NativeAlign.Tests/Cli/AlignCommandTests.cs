@@ -165,7 +165,7 @@ public sealed class AlignCommandTests
         }
     }
 
-    private static RootCommand Root() => new() { AlignCommand.Create(), MineCommand.Create(), SearchCommand.Create(), DemoCommand.Create(), MapCommand.Create(), AnalyzeCommand.Create() };
+    private static RootCommand Root() => new() { EmbedCommand.Create(), EvalCommand.Create(), AlignCommand.Create(), MineCommand.Create(), SearchCommand.Create(), DemoCommand.Create(), MapCommand.Create(), AnalyzeCommand.Create() };
 
     private (string Src, string Tgt) WriteParallel()
     {

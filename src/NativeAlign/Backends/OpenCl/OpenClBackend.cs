@@ -12,7 +12,7 @@ namespace NativeAlign.Backends.OpenCl;
 /// <summary>
 /// The OpenCL backend: every encoder op runs as a generated kernel (<see cref="IKernelDescriptor{TSelf}"/>) on one
 /// device. Weights are uploaded once when prepared: float32 as is, f16/bf16 widened to float32 at upload (the kernels
-/// read float32 only), 4-bit matrices kept packed on the device and dequantised tile by tile in local memory.
+/// read float32 only), 4-bit matrices kept packed on the device and dequantised in registers by the product kernel.
 /// Activations stay on the device between ops; only token ids, lengths and the final results cross to the host.
 /// Unsupported cases throw <see cref="BackendException"/>; nothing falls back to the CPU.
 /// </summary>
@@ -74,13 +74,13 @@ public sealed class OpenClBackend : IComputeBackend
         Supports(op, type) && (op != BackendOp.Attention || AttentionUnsupportedReason(shape) is null);
 
     /// <summary>
-    /// Whether an attention of <paramref name="shape"/> runs here: the kernel holds one head in a work-group of
-    /// <see cref="AttentionKernels.GroupSize"/> work-items, so the head size may not exceed it; null when supported,
-    /// else the reason.
+    /// Whether an attention of <paramref name="shape"/> runs here: each work-item accumulates one head's output row
+    /// in <see cref="AttentionKernels.MaxHeadDim"/> floats of local memory, so the head size may not exceed it; null
+    /// when supported, else the reason.
     /// </summary>
     public static string? AttentionUnsupportedReason(AttentionShape shape) =>
-        shape.HeadSize < 1 || shape.HeadSize > AttentionKernels.GroupSize
-            ? $"head size {shape.HeadSize} is outside 1..{AttentionKernels.GroupSize} (one head per work-group of {AttentionKernels.GroupSize})"
+        shape.HeadSize < 1 || shape.HeadSize > AttentionKernels.MaxHeadDim
+            ? $"head size {shape.HeadSize} is outside 1..{AttentionKernels.MaxHeadDim} (the kernel's per-query accumulator)"
             : null;
 
     /// <summary>
@@ -197,7 +197,7 @@ public sealed class OpenClBackend : IComputeBackend
             return;
         }
 
-        var range = new NDRange(n, m);
+        var range = GemmKernels.LaunchRange(m, n);
         if (w.Type == WeightType.Q4)
         {
             _context.Run(
@@ -301,19 +301,16 @@ public sealed class OpenClBackend : IComputeBackend
             throw new ArgumentException("attention: output must not alias q, k or v");
         }
 
-        int rows = shape.Batch * shape.SequenceLength;
-        if (rows == 0 || shape.Heads == 0)
+        if (shape.Batch * shape.SequenceLength == 0 || shape.Heads == 0)
         {
             return;
         }
 
+        // The kernel writes zeros for padding queries itself, as the contract wants.
         using var mask = _context.Upload<int>(TokenMask(lengths, shape.SequenceLength));
         _context.Run(
             new AttentionKernels.AttentionKernel(M(q).Buffer, M(k).Buffer, M(v).Buffer, mask, o.Buffer, shape.SequenceLength, shape.Heads, shape.HeadSize),
-            new NDRange(AttentionKernels.GroupSize, shape.SequenceLength, shape.Batch * shape.Heads));
-
-        // The kernel computes padding queries too (over the real keys); the contract wants them zero.
-        _context.Run(new AttentionKernels.ZeroPaddingRowsKernel(o.Buffer, mask, rows, o.Columns), new NDRange(o.Columns, rows));
+            new NDRange(shape.SequenceLength, shape.Batch * shape.Heads));
     }
 
     /// <inheritdoc />

@@ -13,6 +13,12 @@ public sealed unsafe class OpenClContext : IDisposable
     /// <summary>Options every program is built with: OpenCL C 1.2 (the oldest devices we target), no fast math.</summary>
     public const string BuildOptions = "-cl-std=CL1.2";
 
+    /// <summary>
+    /// Options for the programs of kernels marked <see cref="KernelAttribute.UnsafeMathOptimizations"/>: reordered float
+    /// sums, so that a CPU device's compiler vectorises their dot products.
+    /// </summary>
+    public const string UnsafeMathBuildOptions = BuildOptions + " -cl-unsafe-math-optimizations";
+
     private readonly OpenClContextHandle _context;
     private readonly OpenClQueueHandle _queue;
     private readonly Dictionary<(Type Kernel, string EntryPoint), OpenClKernelHandle> _kernels = [];
@@ -238,7 +244,7 @@ public sealed unsafe class OpenClContext : IDisposable
 
         if (!_programs.TryGetValue(typeof(TKernel), out var program))
         {
-            program = BuildProgram(TKernel.OpenClSource, BuildOptions, TKernel.EntryPoint);
+            program = BuildProgram(TKernel.OpenClSource, TKernel.Hints.UnsafeMathOptimizations ? UnsafeMathBuildOptions : BuildOptions, TKernel.EntryPoint);
             _programs.Add(typeof(TKernel), program);
         }
 

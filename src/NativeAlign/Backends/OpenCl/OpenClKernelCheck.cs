@@ -153,7 +153,7 @@ public static class OpenClKernelCheck
         using var da = context.Upload<float>(a);
         using var db = context.Upload<float>(b);
         using var dc = context.Allocate<float>(m * n);
-        context.Run(new GemmKernels.MatMulTransposedBKernel(da, db, dc, m, n, k), new NDRange(n, m));
+        context.Run(new GemmKernels.MatMulTransposedBKernel(da, db, dc, m, n, k), GemmKernels.LaunchRange(m, n));
         var c = dc.ToArray();
         var oracle = new double[m * n];
         for (int i = 0; i < m; i++)

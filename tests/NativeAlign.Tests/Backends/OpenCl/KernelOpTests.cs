@@ -182,21 +182,21 @@ public sealed class KernelOpTests
         using var db = device.Context.Upload<float>(b);
         const float sentinel = 777f;
         using var dc = device.Context.Upload<float>(Enumerable.Repeat(sentinel, (m * n) + 300).ToArray());
-        device.Context.Run(new GemmKernels.MatMulTransposedBKernel(da, db, dc, m, n, k), new NDRange(n, m));
+        device.Context.Run(new GemmKernels.MatMulTransposedBKernel(da, db, dc, m, n, k), GemmKernels.LaunchRange(m, n));
         var c = dc.ToArray();
         ErrorMetrics.AssertClose(c.AsSpan(0, m * n), oracle, GemmBound, "device");
         Assert.That(c.AsSpan(m * n).ToArray(), Is.All.EqualTo(sentinel), "wrote past m·n");
     }
 
     [Test]
-    public void MatMulTransposedB_CooperativeCpuReference_MatchesFloat64Oracle()
+    public void MatMulTransposedB_CpuReference_MatchesFloat64Oracle()
     {
         const int m = 17, n = 20, k = 19;
         var random = new Random(99);
         var a = Enumerable.Range(0, m * k).Select(_ => (float)Gaussian(random)).ToArray();
         var b = Enumerable.Range(0, n * k).Select(_ => (float)Gaussian(random)).ToArray();
         var c = new float[m * n];
-        CpuReferenceRunner.RunCooperative(new NDRange(n, m), new NDRange(GemmKernels.Tile, GemmKernels.Tile),
+        CpuReferenceRunner.Run(GemmKernels.LaunchRange(m, n), new NDRange(GemmKernels.GroupEdge, GemmKernels.GroupEdge),
             () => GemmKernels.MatMulTransposedB(new(a), new(b), new(c), m, n, k));
         ErrorMetrics.AssertClose(c, Oracle(a, b, m, n, k), GemmBound, "CPU reference");
     }

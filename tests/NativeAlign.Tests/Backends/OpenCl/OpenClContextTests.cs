@@ -1,6 +1,7 @@
 using NativeAlign.Backends.OpenCl;
 using NativeAlign.Kernels;
 using NativeAlign.Kernels.Elementwise;
+using NativeAlign.Kernels.Gemm;
 
 namespace NativeAlign.Tests.Backends.OpenCl;
 
@@ -55,6 +56,27 @@ public sealed class OpenClContextTests
         Assert.That(device.Context.ProgramCache.Hits, Is.EqualTo(0));
         Assert.That(device.Context.ProgramCache.Misses, Is.EqualTo(1));
         Assert.That(new FileInfo(device.Context.ProgramCache.PathFor(key)!).Length, Is.GreaterThan(5), "the corrupt entry was replaced");
+    }
+
+    [Test]
+    public void UnsafeMathKernel_IsBuiltWithTheRelaxedOptions_OthersWithout()
+    {
+        // The program cache is keyed by source and options, so the entry's name tells which options the build used.
+        using var device = OpenClTestDevice.Open();
+        var context = device.Context;
+        using var a = context.Upload<float>([1f, 2f]);
+        using var b = context.Upload<float>([3f, 4f]);
+        using var c = context.Allocate<float>(1);
+        context.Run(new GemmKernels.MatMulTransposedBKernel(a, b, c, 1, 1, 2), GemmKernels.LaunchRange(1, 1));
+        Assert.That(c.ToArray(), Is.EqualTo(new[] { 11f }));
+        Assert.That(GemmKernels.MatMulTransposedBKernel.Hints.UnsafeMathOptimizations, Is.True);
+        string source = GemmKernels.MatMulTransposedBKernel.OpenClSource;
+        Assert.That(File.Exists(context.ProgramCache.PathFor(OpenClProgramCache.Key(source, OpenClContext.UnsafeMathBuildOptions, context.Device))), Is.True);
+        Assert.That(File.Exists(context.ProgramCache.PathFor(OpenClProgramCache.Key(source, OpenClContext.BuildOptions, context.Device))), Is.False);
+
+        Assert.That(Add(context, [1f], [2f]), Is.EqualTo(new[] { 3f }));
+        Assert.That(ElementwiseKernels.VectorAddKernel.Hints.UnsafeMathOptimizations, Is.False);
+        Assert.That(File.Exists(context.ProgramCache.PathFor(OpenClProgramCache.Key(ElementwiseKernels.VectorAddKernel.OpenClSource, OpenClContext.BuildOptions, context.Device))), Is.True);
     }
 
     [Test]

@@ -16,7 +16,38 @@ public sealed class Q4GemmKernelTests
     [TestCase(16, 40, 384, 64, true, "MatMulQ4TransposedB_blockSize64")]
     [TestCase(5, 24, 300, 128, false, "MatMulQ4TransposedB_blockSize128")]
     [TestCase(9, 17, 90, 16, true, "MatMulQ4TransposedB")]
+    [TestCase(6, 10, 45, 16, true, "MatMulQ4TransposedB")]
+    [TestCase(3, 5, 33, 32, false, "MatMulQ4TransposedB_blockSize32")]
     public void MatMulQ4TransposedB_Device_MatchesFloat64OracleFromTheDrawnValues(int m, int n, int k, int blockSize, bool zeroPoints, string entryPoint)
+    {
+        var (a, packed, scales, packedZeros, oracle) = Draw(m, n, k, blockSize, zeroPoints);
+
+        using var device = OpenClTestDevice.Open();
+        var context = device.Context;
+        using var da = context.Upload<float>(a);
+        using var dPacked = context.Upload<byte>(packed);
+        using var dScales = context.Upload<float>(scales);
+        using var dZeros = context.Upload<byte>(packedZeros);
+        using var dc = context.Allocate<float>(m * n);
+        var kernel = new GemmKernels.MatMulQ4TransposedBKernel(da, dPacked, dScales, dZeros, dc, m, n, k, blockSize, zeroPoints ? 1 : 0);
+        Assert.That(GemmKernels.MatMulQ4TransposedBKernel.SelectEntryPoint(kernel), Is.EqualTo(entryPoint));
+        context.Run(kernel, GemmKernels.LaunchRange(m, n));
+        ErrorMetrics.AssertClose(dc.ToArray(), oracle, 5e-4, "device");
+    }
+
+    [TestCase(5, 6, 37, 16, true)]
+    [TestCase(4, 9, 70, 32, false)]
+    public void MatMulQ4TransposedB_CpuReference_MatchesFloat64Oracle(int m, int n, int k, int blockSize, bool zeroPoints)
+    {
+        var (a, packed, scales, packedZeros, oracle) = Draw(m, n, k, blockSize, zeroPoints);
+        var c = new float[m * n];
+        CpuReferenceRunner.Run(GemmKernels.LaunchRange(m, n), new NDRange(GemmKernels.GroupEdge, GemmKernels.GroupEdge),
+            () => GemmKernels.MatMulQ4TransposedB(new(a), new(packed), new(scales), new(packedZeros), new(c), m, n, k, blockSize, zeroPoints ? 1 : 0));
+        ErrorMetrics.AssertClose(c, oracle, 5e-4, "CPU reference");
+    }
+
+    /// <summary>Draws activations and a packed 4-bit weight, and computes the float64 oracle from the drawn integers.</summary>
+    private static (float[] A, byte[] Packed, float[] Scales, byte[] PackedZeros, double[] Oracle) Draw(int m, int n, int k, int blockSize, bool zeroPoints)
     {
         var random = new Random((m * 100) + (n * 10) + k + blockSize);
         int blocksPerRow = (k + blockSize - 1) / blockSize;
@@ -62,16 +93,6 @@ public sealed class Q4GemmKernelTests
             }
         }
 
-        using var device = OpenClTestDevice.Open();
-        var context = device.Context;
-        using var da = context.Upload<float>(a);
-        using var dPacked = context.Upload<byte>(packed);
-        using var dScales = context.Upload<float>(scales);
-        using var dZeros = context.Upload<byte>(packedZeros);
-        using var dc = context.Allocate<float>(m * n);
-        var kernel = new GemmKernels.MatMulQ4TransposedBKernel(da, dPacked, dScales, dZeros, dc, m, n, k, blockSize, zeroPoints ? 1 : 0);
-        Assert.That(GemmKernels.MatMulQ4TransposedBKernel.SelectEntryPoint(kernel), Is.EqualTo(entryPoint));
-        context.Run(kernel, new NDRange(n, m));
-        ErrorMetrics.AssertClose(dc.ToArray(), oracle, 5e-4, "device");
+        return (a, packed, scales, packedZeros, oracle);
     }
 }
