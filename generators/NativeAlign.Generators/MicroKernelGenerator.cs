@@ -74,9 +74,14 @@ public sealed class MicroKernelGenerator : IIncrementalGenerator
         }
 
         int rows = 0, columns = 0, bits = 0;
+        bool prefetchC = false;
         foreach (var named in attribute.NamedArguments)
         {
-            if (named.Value.Value is int value)
+            if (named.Key == "PrefetchC" && named.Value.Value is bool prefetch)
+            {
+                prefetchC = prefetch;
+            }
+            else if (named.Value.Value is int value)
             {
                 switch (named.Key)
                 {
@@ -123,7 +128,8 @@ public sealed class MicroKernelGenerator : IIncrementalGenerator
             type.ToDisplayString(),
             rows,
             columns,
-            bits);
+            bits,
+            prefetchC);
         return new MicroKernelDescription(model, EquatableArray<DiagnosticInfo>.Empty);
     }
 
