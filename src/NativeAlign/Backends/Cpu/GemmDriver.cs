@@ -75,6 +75,7 @@ internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IG
                     int p = 0;
                     for (; p + 8 <= kc; p += 8)
                     {
+                        PrefetchRowsAhead(src, ldb, p);
                         Transpose8x8(src + p, ldb, d + (p * nr), nr);
                     }
 
@@ -106,6 +107,23 @@ internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IG
             }
 
             dst += kc * nr;
+        }
+    }
+
+    /// <summary>
+    /// Once per 16 columns, prefetches the 8 rows at <paramref name="src"/> 128 floats (8 cache lines) past column
+    /// <paramref name="p"/>. The packer reads 8 rows of B side by side, 32 bytes at a time, from L3 or memory; measured on
+    /// one thread at M = 128 this gained 5–15% of the whole product (the same in PackA gained nothing at M = 2048).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRowsAhead(float* src, nint ld, int p)
+    {
+        if ((p & 15) == 0)
+        {
+            for (int t = 0; t < 8; t++)
+            {
+                Sse.Prefetch0(src + (t * ld) + p + 128);
+            }
         }
     }
 
