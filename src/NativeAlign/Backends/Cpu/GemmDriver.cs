@@ -181,7 +181,7 @@ internal static unsafe class GemmDriver
     /// <summary>
     /// Largest depth of a packed block. K is cut into equal blocks of at most KC (multiples of 32, see
     /// <see cref="DepthStep"/>), so K = 384 is one block rather than 256 + 128 and C is read back once less.
-    /// A 12×32 tile then reads an 18 KiB A sliver and a 48 KiB B panel per call.
+    /// The 8×48 tile then reads a 12 KiB A sliver and a 72 KiB B panel per call.
     /// </summary>
     internal const int KC = 384;
 
@@ -197,8 +197,9 @@ internal static unsafe class GemmDriver
     internal const int MC = 240;
 
     /// <summary>
-    /// Most columns of a task in the shared-A schedule: its packed op(B) block, KC×NC×4 = 384 KiB, stays in a 1 MiB L2
-    /// while every A sliver (18 KiB, in L1) sweeps it, next to the C rows being written.
+    /// Most columns of a task in the shared-A schedule (rounded down to whole panels, 240 with 48-wide ones): its packed
+    /// op(B) block, at most KC×NC×4 = 384 KiB, stays in a 1 MiB L2 while every A sliver (12 KiB, in L1) sweeps it, next
+    /// to the C rows being written. On one thread 256 did as well as or better than 384 and 512.
     /// </summary>
     internal const int NC = 256;
 
