@@ -397,11 +397,7 @@ internal static unsafe class GemmDriver
             Interlocked.Increment(ref schedule.PackedPieces);
         }
 
-        var spin = default(SpinWait);
-        while (Volatile.Read(ref schedule.PackedPieces) < schedule.Pieces)
-        {
-            spin.SpinOnce();
-        }
+        schedule.WaitUntilPacked();
 
         if (Volatile.Read(ref schedule.NextTask) >= schedule.Tasks)
         {
@@ -510,6 +506,19 @@ internal static unsafe class GemmDriver
     {
         public readonly int Pieces = pieces, Tasks = tasks;
         public int NextPiece, PackedPieces, NextTask;
+
+        /// <summary>
+        /// Waits for the pieces other threads are still packing. The wait is one piece long (tens of microseconds), so it
+        /// spins and yields but never sleeps: SpinWait's default Thread.Sleep(1) would cost more than a whole product.
+        /// </summary>
+        public void WaitUntilPacked()
+        {
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref PackedPieces) < Pieces)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
     }
 
     private static void Work<TKernel, TPacker>(in SharedJob<TPacker> job, SharedSchedule schedule, int panelGroups)
@@ -523,11 +532,7 @@ internal static unsafe class GemmDriver
             Interlocked.Increment(ref schedule.PackedPieces);
         }
 
-        var spin = default(SpinWait);
-        while (Volatile.Read(ref schedule.PackedPieces) < schedule.Pieces)
-        {
-            spin.SpinOnce();
-        }
+        schedule.WaitUntilPacked();
 
         int task;
         while ((task = Interlocked.Increment(ref schedule.NextTask) - 1) < schedule.Tasks)
