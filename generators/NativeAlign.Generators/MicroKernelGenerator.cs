@@ -83,9 +83,14 @@ public sealed class MicroKernelGenerator : IIncrementalGenerator
         string name = type.Name;
 
         int rows = 0, columns = 0, bits = 0;
+        bool prefetchC = false;
         foreach (var named in attribute.NamedArguments)
         {
-            if (named.Value.Value is int value)
+            if (named.Key == "PrefetchC" && named.Value.Value is bool prefetch)
+            {
+                prefetchC = prefetch;
+            }
+            else if (named.Value.Value is int value)
             {
                 switch (named.Key)
                 {
@@ -120,7 +125,7 @@ public sealed class MicroKernelGenerator : IIncrementalGenerator
             }
         }
 
-        return Described(diagnostics, () => new MicroKernelModel(NamespaceOf(type), type.Name, type.IsReadOnly, type.ToDisplayString(), rows, columns, bits));
+        return Described(diagnostics, () => new MicroKernelModel(NamespaceOf(type), type.Name, type.IsReadOnly, type.ToDisplayString(), rows, columns, bits, prefetchC));
     }
 
     private static MicroKernelDescription<AttentionMicroKernelModel> DescribeAttention(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)

@@ -80,7 +80,7 @@ internal sealed record KernelTranslation(KernelModel? Model, EquatableArray<Diag
 /// <param name="Rows">MR.</param>
 /// <param name="Columns">NR.</param>
 /// <param name="VectorBits">512, 256 or 0 (scalar).</param>
-internal sealed record MicroKernelModel(string Namespace, string TypeName, bool IsReadOnly, string FullName, int Rows, int Columns, int VectorBits) : IMicroKernelModel
+internal sealed record MicroKernelModel(string Namespace, string TypeName, bool IsReadOnly, string FullName, int Rows, int Columns, int VectorBits, bool PrefetchC) : IMicroKernelModel
 {
     public string HintName => (Namespace.Length == 0 ? string.Empty : Namespace + ".") + TypeName + ".MicroKernel.g.cs";
 }

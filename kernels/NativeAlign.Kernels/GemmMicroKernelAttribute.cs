@@ -16,4 +16,10 @@ public sealed class GemmMicroKernelAttribute : Attribute
 
     /// <summary>Register width in bits: 512 (<c>Vector512</c>, 32 zmm registers), 256 (<c>Vector256</c>, 16 ymm registers) or 0 for a scalar tile.</summary>
     public int VectorBits { get; set; }
+
+    /// <summary>
+    /// Prefetch the tile's C rows into L1 (x86 <c>prefetcht0</c>) before the k loop, so that the loads and stores of C
+    /// after it hit the cache: C rows are a full row stride apart, a pattern the hardware prefetchers do not follow.
+    /// </summary>
+    public bool PrefetchC { get; set; }
 }

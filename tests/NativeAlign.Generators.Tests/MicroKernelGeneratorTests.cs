@@ -97,21 +97,33 @@ public sealed class MicroKernelGeneratorTests
     /// scalar), compiled and run on packed panels of random values against a float64 product, both with and without
     /// accumulation into C, with C's leading dimension wider than the tile and sentinels around it.
     /// </summary>
-    [TestCase(1, 16, 512)]
-    [TestCase(3, 48, 512)]
-    [TestCase(5, 8, 256)]
-    [TestCase(2, 24, 256)]
-    [TestCase(3, 2, 0)]
-    public unsafe void GeneratedTile_ComputesThePackedProduct_AgainstFloat64(int rows, int columns, int bits)
+    [TestCase(1, 16, 512, false)]
+    [TestCase(3, 48, 512, false)]
+    [TestCase(3, 48, 512, true)]
+    [TestCase(5, 8, 256, false)]
+    [TestCase(5, 8, 256, true)]
+    [TestCase(2, 24, 256, false)]
+    [TestCase(3, 2, 0, false)]
+    public unsafe void GeneratedTile_ComputesThePackedProduct_AgainstFloat64(int rows, int columns, int bits, bool prefetchC)
     {
         string source = $$"""
             using NativeAlign.Kernels;
             namespace Demo;
-            [GemmMicroKernel(Rows = {{rows}}, Columns = {{columns}}, VectorBits = {{bits}})]
+            [GemmMicroKernel(Rows = {{rows}}, Columns = {{columns}}, VectorBits = {{bits}}, PrefetchC = {{(prefetchC ? "true" : "false")}})]
             public readonly partial struct Tile;
             """;
         var (result, output) = Run(source);
         Assert.That(result.Diagnostics, Is.Empty);
+
+        // With PrefetchC, each row's first and last element (the ends of a possibly unaligned row) are prefetched; without, nothing is.
+        string emittedText = result.GeneratedSources.Single().SourceText.ToString();
+        for (int i = 0; i < rows; i++)
+        {
+            foreach (int column in new[] { 0, columns - 1 })
+            {
+                Assert.That(emittedText.Contains($"Sse.Prefetch0(c + ({i} * ldc) + {column});", StringComparison.Ordinal), Is.EqualTo(prefetchC), $"prefetch of C[{i},{column}]");
+            }
+        }
         using var image = new MemoryStream();
         var emitted = output.Emit(image);
         Assert.That(emitted.Success, Is.True, string.Join("\n", emitted.Diagnostics));

@@ -75,6 +75,7 @@ internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IG
                     int p = 0;
                     for (; p + 8 <= kc; p += 8)
                     {
+                        PrefetchRowsAhead(src, ldb, p);
                         Transpose8x8(src + p, ldb, d + (p * nr), nr);
                     }
 
@@ -106,6 +107,23 @@ internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IG
             }
 
             dst += kc * nr;
+        }
+    }
+
+    /// <summary>
+    /// Once per 16 columns, prefetches the 8 rows at <paramref name="src"/> 128 floats (8 cache lines) past column
+    /// <paramref name="p"/>. The packer reads 8 rows of B side by side, 32 bytes at a time, from L3 or memory; measured on
+    /// one thread at M = 128 this gained 5–15% of the whole product (the same in PackA gained nothing at M = 2048).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRowsAhead(float* src, nint ld, int p)
+    {
+        if ((p & 15) == 0)
+        {
+            for (int t = 0; t < 8; t++)
+            {
+                Sse.Prefetch0(src + (t * ld) + p + 128);
+            }
         }
     }
 
@@ -152,17 +170,18 @@ internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IG
 }
 
 /// <summary>
-/// The BLIS loop nest around a register tile: jc (NC columns) → pc (KC depth, B block packed) → ic (MC rows, A block
-/// packed) → jr (NR) → ir (MR) → micro-kernel. The B micro-panel (KC×NR) stays in L1 across the ir loop, the A block
-/// (MC×KC) in L2 across the jr loop. Threads split C into disjoint column (or row) ranges, each packing its own operands,
-/// so one fork/join per call is the only synchronisation.
+/// The BLIS loop nest around a register tile, in two schedules that both pack each operand once per call and hand out
+/// work through shared claim counters, so a thread that starts late (thread-pool wake-up, a busy machine) only does less
+/// of the work instead of leaving half of it for the end. Few rows: A is packed whole, and tasks are column chunks of
+/// C, each packing its own L2-sized block of op(B) (<see cref="RunSharedA{TKernel, TPacker}"/>). Many rows and a
+/// single-pass packable B: op(B) is packed whole, tasks are row blocks (<see cref="RunSharedB{TKernel, TPacker}"/>).
 /// </summary>
 internal static unsafe class GemmDriver
 {
     /// <summary>
     /// Largest depth of a packed block. K is cut into equal blocks of at most KC (multiples of 32, see
     /// <see cref="DepthStep"/>), so K = 384 is one block rather than 256 + 128 and C is read back once less.
-    /// A 12×32 tile then streams at most 384·32·4 = 48 KiB of B panel and 18 KiB of A sliver per call.
+    /// The 8×48 tile then reads a 12 KiB A sliver and a 72 KiB B panel per call.
     /// </summary>
     internal const int KC = 384;
 
@@ -174,22 +193,25 @@ internal static unsafe class GemmDriver
         return Math.Min(KC, (((k + blocks - 1) / blocks) + 31) / 32 * 32);
     }
 
-    /// <summary>Rows of a packed A block (rounded to MR): 240×256×4 = 240 KiB sits well inside a 1 MiB L2 next to B traffic.</summary>
+    /// <summary>Rows of a packed A block in the shared-B schedule (rounded to MR): 240×384×4 = 360 KiB stays in a 1 MiB L2 next to the streamed B panels.</summary>
     internal const int MC = 240;
 
-    /// <summary>Columns of a packed B block in the per-thread schedule: KC×NC×4 = 768 KiB, so it stays in L2 while every A block uses it.</summary>
-    internal const int NC = 512;
+    /// <summary>
+    /// Most columns of a task in the shared-A schedule (rounded down to whole panels, 240 with 48-wide ones): its packed
+    /// op(B) block, at most KC×NC×4 = 384 KiB, stays in a 1 MiB L2 while every A sliver (12 KiB, in L1) sweeps it, next
+    /// to the C rows being written. On one thread 256 did as well as or better than 384 and 512.
+    /// </summary>
+    internal const int NC = 256;
 
     /// <summary>
-    /// Fewer rows than this take the per-thread schedule: with few rows, packing all of B up front and reading it back
-    /// from L3 costs more than packing L2-sized blocks that are consumed at once (measured: ~1.2–1.4× more work done
-    /// per CPU-second at M = 128). From here on both do the same work per CPU-second and the shared schedule balances
-    /// better when the OS takes a core away. Settable for tests.
+    /// From this many rows on, with a B that may be packed whole, the shared-B schedule runs; below it the shared-A one.
+    /// At M = 2048 shared-B did ~10% more work per CPU-second (one thread): its tasks keep their A block in L2, while
+    /// shared-A streams all of A (M×KC) from L3 once per column chunk. Settable for tests.
     /// </summary>
     internal static int SharedScheduleMinRows { get; set; } = 1024;
 
-    /// <summary>Largest op(B) packed whole (64 MiB); bigger ones fall back to per-thread blocks so memory stays bounded.</summary>
-    /// <remarks>Settable so that tests can push small problems through the per-thread schedule.</remarks>
+    /// <summary>Largest operand packed whole (64 MiB); a larger A is processed in row bands, a larger B goes to the shared-A schedule.</summary>
+    /// <remarks>Settable so that tests can push small problems through the banded and fallback paths.</remarks>
     internal static long MaxSharedPackedFloats { get; set; } = 1L << 24;
 
     /// <summary>Below this many multiply-adds a second thread costs more to wake than it saves.</summary>
@@ -234,68 +256,187 @@ internal static unsafe class GemmDriver
             return;
         }
 
-        int mr = TKernel.MR, nr = TKernel.NR;
-        int colPanels = (n + nr - 1) / nr;
-        int rowSlivers = (m + mr - 1) / mr;
-
-        // Columns are split so that each thread packs (for 4-bit weights: decodes) only its own part of B; only A, the
-        // cheap operand to pack, is packed by every thread. Rows only when there are too few columns.
-        bool splitRows = colPanels < threads;
-        threads = Math.Min(threads, splitRows ? rowSlivers : colPanels);
-
-        var job = new Job<TPacker>(path, m, n, k, a, lda, packer, c, ldc, epilogue, threads, splitRows);
-        if (threads == 1)
+        // A packed whole must stay bounded too: a taller A is done in bands of rows, each a complete shared-A GEMM.
+        int mr = TKernel.MR;
+        int band = (int)Math.Min(m, Math.Max(mr, MaxSharedPackedFloats / k / mr * mr));
+        for (int row0 = 0; row0 < m; row0 += band)
         {
-            RunRange<TKernel, TPacker>(in job, 0, m, 0, n);
-            return;
+            RunSharedA<TKernel, TPacker>(path, row0, Math.Min(band, m - row0), n, k, a, lda, packer, c, ldc, epilogue, threads);
         }
-
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-        {
-            if (job.SplitRows)
-            {
-                int s = rowSlivers * t / job.Threads, e = rowSlivers * (t + 1) / job.Threads;
-                RunRange<TKernel, TPacker>(in job, s * mr, Math.Min(job.M, e * mr), 0, job.N);
-            }
-            else
-            {
-                int s = colPanels * t / job.Threads, e = colPanels * (t + 1) / job.Threads;
-                RunRange<TKernel, TPacker>(in job, 0, job.M, s * nr, Math.Min(job.N, e * nr));
-            }
-        });
     }
 
-    /// <summary>C[mc×nc] (+)= packed A block · packed B block, then the epilogue on each finished tile while it is in L1.</summary>
+    /// <summary>
+    /// C[mc×nc] (+)= packed A block · packed B block, then the epilogue on each finished tile while it is in L1. The
+    /// columns are taken in groups of <paramref name="colBlock"/>: within a group every A sliver passes over the group's
+    /// B panels. One panel per group keeps a B panel in cache across all slivers (the A block then streams from L2);
+    /// all columns in one group keep each A sliver in L1 while the B block streams from L2.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ComputeBlock<TKernel>(
-        GemmKernelPath path, float* pa, float* pb, int kc, int mc, int nc, float* c, nint ldc, int row0, int col0, bool accumulate, bool last,
+        GemmKernelPath path, float* pa, float* pb, int kc, int mc, int nc, int colBlock, float* c, nint ldc, int row0, int col0, bool accumulate, bool last,
         in GemmEpilogueArgs ep, float* scratch)
         where TKernel : IGemmMicroKernel
     {
         int mr = TKernel.MR, nr = TKernel.NR;
-        for (int jr = 0; jr < nc; jr += nr)
+        for (int js = 0; js < nc; js += colBlock)
         {
-            int nw = Math.Min(nr, nc - jr);
-            float* bPanel = pb + (jr * kc);
+            int je = Math.Min(nc, js + colBlock);
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int mw = Math.Min(mr, mc - ir);
-                float* cTile = c + (ir * ldc) + jr;
                 float* aPanel = pa + (ir * kc);
-                if (mw == mr && nw == nr)
+                for (int jr = js; jr < je; jr += nr)
                 {
-                    TKernel.Multiply(aPanel, bPanel, kc, cTile, ldc, accumulate);
+                    int nw = Math.Min(nr, nc - jr);
+                    float* bPanel = pb + (jr * kc);
+                    float* cTile = c + (ir * ldc) + jr;
+                    if (mw == mr && nw == nr)
+                    {
+                        TKernel.Multiply(aPanel, bPanel, kc, cTile, ldc, accumulate);
+                    }
+                    else
+                    {
+                        EdgeTile<TKernel>(aPanel, bPanel, kc, cTile, ldc, mw, nw, accumulate, scratch);
+                    }
+
+                    if (last)
+                    {
+                        ep.Apply(path, cTile, ldc, row0 + ir, col0 + jr, mw, nw);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The few-rows schedule over rows [<paramref name="rowBase"/>, +<paramref name="m"/>): A is packed once, whole, by
+    /// all threads (phase 1), then C is cut into column chunks of at most <see cref="NC"/> columns (and row ranges when
+    /// there are too few columns) that the threads claim (phase 2). A task packs its own block of op(B) (KC×NC, in L2;
+    /// for 4-bit weights it decodes it) and sweeps every A sliver over it. With few rows, packing B in blocks consumed
+    /// at once beats packing it whole and reading it back from L3.
+    /// </summary>
+    private static void RunSharedA<TKernel, TPacker>(
+        GemmKernelPath path, int rowBase, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs epilogue, int threads)
+        where TKernel : IGemmMicroKernel
+        where TPacker : struct, IGemmPanelPacker
+    {
+        int mr = TKernel.MR, nr = TKernel.NR;
+        int panels = (n + nr - 1) / nr;
+        int slivers = (m + mr - 1) / mr;
+        int depthBlocks = (k + DepthStep(k) - 1) / DepthStep(k);
+
+        // At least two chunks per thread and a multiple of the thread count, so that the last round of tasks is even
+        // and a late thread still finds work; rows are split only when there are too few column panels for that.
+        int chunkPanels = Math.Max(1, NC / nr);
+        int colChunks = (panels + chunkPanels - 1) / chunkPanels;
+        int rowRanges = 1;
+        if (threads > 1)
+        {
+            colChunks = Math.Min(panels, (Math.Max(colChunks, 2 * threads) + threads - 1) / threads * threads);
+            rowRanges = Math.Clamp(((2 * threads) + colChunks - 1) / colChunks, 1, slivers);
+        }
+
+        int aGroups = Math.Max(1, Math.Min(slivers, threads * 2));
+        float[] aBuffer = ArrayPool<float>.Shared.Rent((k * slivers * mr) + 16);
+        try
+        {
+            fixed (float* aRaw = aBuffer)
+            {
+                var job = new SharedAJob<TPacker>(
+                    path, rowBase, m, n, k, a + (rowBase * lda), lda, packer, c + (rowBase * ldc), ldc, epilogue, AlignTo64(aRaw), slivers, panels, colChunks, rowRanges, aGroups);
+                var schedule = new SharedSchedule(depthBlocks * aGroups, colChunks * rowRanges);
+                if (threads == 1)
+                {
+                    WorkSharedA<TKernel, TPacker>(in job, schedule);
                 }
                 else
                 {
-                    EdgeTile<TKernel>(aPanel, bPanel, kc, cTile, ldc, mw, nw, accumulate, scratch);
-                }
-
-                if (last)
-                {
-                    ep.Apply(path, cTile, ldc, row0 + ir, col0 + jr, mw, nw);
+                    Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => WorkSharedA<TKernel, TPacker>(in job, schedule));
                 }
             }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(aBuffer);
+        }
+    }
+
+    private readonly struct SharedAJob<TPacker>(
+        GemmKernelPath path, int rowBase, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs epilogue,
+        float* packedA, int slivers, int panels, int colChunks, int rowRanges, int aGroups)
+        where TPacker : struct, IGemmPanelPacker
+    {
+        public readonly GemmKernelPath Path = path;
+        public readonly int RowBase = rowBase, M = m, N = n, K = k, Slivers = slivers, Panels = panels, ColChunks = colChunks, RowRanges = rowRanges, AGroups = aGroups;
+        public readonly float* A = a, C = c, PackedA = packedA;
+        public readonly nint Lda = lda, Ldc = ldc;
+        public readonly TPacker Packer = packer;
+        public readonly GemmEpilogueArgs Epilogue = epilogue;
+    }
+
+    private static void WorkSharedA<TKernel, TPacker>(in SharedAJob<TPacker> job, SharedSchedule schedule)
+        where TKernel : IGemmMicroKernel
+        where TPacker : struct, IGemmPanelPacker
+    {
+        int mr = TKernel.MR, nr = TKernel.NR;
+        int step = DepthStep(job.K);
+        nint mPadded = (nint)job.Slivers * mr;
+        int piece;
+        while ((piece = Interlocked.Increment(ref schedule.NextPiece) - 1) < schedule.Pieces)
+        {
+            // Piece (depth block q, sliver group g): depth block q starts at q·step·MPadded, sliver s within it at s·MR·kc.
+            int q = piece / job.AGroups, g = piece % job.AGroups;
+            int pc = q * step, kc = Math.Min(step, job.K - pc);
+            int s0 = job.Slivers * g / job.AGroups, s1 = job.Slivers * (g + 1) / job.AGroups;
+            if (s1 > s0)
+            {
+                int row0 = s0 * mr;
+                PackA(job.A + (row0 * job.Lda) + pc, job.Lda, Math.Min(job.M, s1 * mr) - row0, kc, mr, job.PackedA + (pc * mPadded) + ((nint)row0 * kc));
+            }
+
+            Interlocked.Increment(ref schedule.PackedPieces);
+        }
+
+        schedule.WaitUntilPacked();
+
+        if (Volatile.Read(ref schedule.NextTask) >= schedule.Tasks)
+        {
+            return;
+        }
+
+        int maxPanels = (job.Panels + job.ColChunks - 1) / job.ColChunks;
+        float[] bBuffer = ArrayPool<float>.Shared.Rent((step * maxPanels * nr) + 16);
+        float* tile = stackalloc float[(TKernel.MR * TKernel.NR) + 16];
+        try
+        {
+            fixed (float* bRaw = bBuffer)
+            {
+                float* pb = AlignTo64(bRaw);
+                float* scratch = AlignTo64(tile);
+                GemmEpilogueArgs ep = job.Epilogue;
+                int task;
+                while ((task = Interlocked.Increment(ref schedule.NextTask) - 1) < schedule.Tasks)
+                {
+                    int cc = task % job.ColChunks, rr = task / job.ColChunks;
+                    int p0 = job.Panels * cc / job.ColChunks, p1 = job.Panels * (cc + 1) / job.ColChunks;
+                    int s0 = job.Slivers * rr / job.RowRanges, s1 = job.Slivers * (rr + 1) / job.RowRanges;
+                    int col0 = p0 * nr, nc = Math.Min(job.N, p1 * nr) - col0;
+                    int row0 = s0 * mr, mc = Math.Min(job.M, s1 * mr) - row0;
+                    for (int pc = 0; pc < job.K; pc += step)
+                    {
+                        int kc = Math.Min(step, job.K - pc);
+                        bool accumulate = pc != 0 || ep.AccumulateIntoC;
+                        job.Packer.Pack(col0, nc, pc, kc, nr, pb);
+                        float* pa = job.PackedA + (pc * mPadded) + ((nint)row0 * kc);
+                        ComputeBlock<TKernel>(
+                            job.Path, pa, pb, kc, mc, nc, nc, job.C + (row0 * job.Ldc) + col0, job.Ldc, job.RowBase + row0, col0, accumulate, pc + kc == job.K, in ep, scratch);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(bBuffer);
         }
     }
 
@@ -365,6 +506,19 @@ internal static unsafe class GemmDriver
     {
         public readonly int Pieces = pieces, Tasks = tasks;
         public int NextPiece, PackedPieces, NextTask;
+
+        /// <summary>
+        /// Waits for the pieces other threads are still packing. The wait is one piece long (tens of microseconds), so it
+        /// spins and yields but never sleeps: SpinWait's default Thread.Sleep(1) would cost more than a whole product.
+        /// </summary>
+        public void WaitUntilPacked()
+        {
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref PackedPieces) < Pieces)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
     }
 
     private static void Work<TKernel, TPacker>(in SharedJob<TPacker> job, SharedSchedule schedule, int panelGroups)
@@ -378,11 +532,7 @@ internal static unsafe class GemmDriver
             Interlocked.Increment(ref schedule.PackedPieces);
         }
 
-        var spin = default(SpinWait);
-        while (Volatile.Read(ref schedule.PackedPieces) < schedule.Pieces)
-        {
-            spin.SpinOnce();
-        }
+        schedule.WaitUntilPacked();
 
         int task;
         while ((task = Interlocked.Increment(ref schedule.NextTask) - 1) < schedule.Tasks)
@@ -456,78 +606,13 @@ internal static unsafe class GemmDriver
                     bool accumulate = pc != 0 || ep.AccumulateIntoC;
                     PackA(job.A + (row0 * job.Lda) + pc, job.Lda, mc, kc, mr, pa);
                     float* pb = job.PackedB + ((nint)pc * job.NPadded) + ((nint)col0 * kc);
-                    ComputeBlock<TKernel>(job.Path, pa, pb, kc, mc, nc, job.C + (row0 * job.Ldc) + col0, job.Ldc, row0, col0, accumulate, last, in ep, scratch);
+                    ComputeBlock<TKernel>(job.Path, pa, pb, kc, mc, nc, nr, job.C + (row0 * job.Ldc) + col0, job.Ldc, row0, col0, accumulate, last, in ep, scratch);
                 }
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(aBuffer);
-        }
-    }
-
-    private readonly struct Job<TPacker>(
-        GemmKernelPath path, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs epilogue, int threads, bool splitRows)
-        where TPacker : struct, IGemmPanelPacker
-    {
-        public readonly GemmKernelPath Path = path;
-        public readonly int M = m, N = n, K = k, Threads = threads;
-        public readonly bool SplitRows = splitRows;
-        public readonly float* A = a, C = c;
-        public readonly nint Lda = lda, Ldc = ldc;
-        public readonly TPacker Packer = packer;
-        public readonly GemmEpilogueArgs Epilogue = epilogue;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunRange<TKernel, TPacker>(in Job<TPacker> job, int row0, int row1, int col0, int col1)
-        where TKernel : IGemmMicroKernel
-        where TPacker : struct, IGemmPanelPacker
-    {
-        int mr = TKernel.MR, nr = TKernel.NR;
-        int mcMax = Math.Max(mr, MC / mr * mr);
-        int ncMax = Math.Max(nr, NC / nr * nr);
-        int kcMax = Math.Min(KC, job.K);
-        int ncAlloc = Math.Min(ncMax, ((col1 - col0 + nr - 1) / nr) * nr);
-        int mcAlloc = Math.Min(mcMax, ((row1 - row0 + mr - 1) / mr) * mr);
-
-        // Pooled, so a steady stream of GEMMs allocates nothing; 64 floats of slack let the packed blocks start on a
-        // cache line.
-        float[] bBuffer = ArrayPool<float>.Shared.Rent((kcMax * ncAlloc) + 16);
-        float[] aBuffer = ArrayPool<float>.Shared.Rent((kcMax * mcAlloc) + 16);
-        float* tile = stackalloc float[(TKernel.MR * TKernel.NR) + 16];
-        try
-        {
-            fixed (float* bRaw = bBuffer, aRaw = aBuffer)
-            {
-                float* pb = AlignTo64(bRaw);
-                float* pa = AlignTo64(aRaw);
-                float* tileAligned = AlignTo64(tile);
-                GemmEpilogueArgs ep = job.Epilogue;
-                for (int jc = col0; jc < col1; jc += ncMax)
-                {
-                    int nc = Math.Min(ncMax, col1 - jc);
-                    int step = DepthStep(job.K);
-                    for (int pc = 0; pc < job.K; pc += step)
-                    {
-                        int kc = Math.Min(step, job.K - pc);
-                        bool first = pc == 0, last = pc + kc == job.K;
-                        bool accumulate = !first || ep.AccumulateIntoC;
-                        job.Packer.Pack(jc, nc, pc, kc, nr, pb);
-                        for (int ic = row0; ic < row1; ic += mcMax)
-                        {
-                            int mc = Math.Min(mcMax, row1 - ic);
-                            PackA(job.A + (ic * job.Lda) + pc, job.Lda, mc, kc, mr, pa);
-                            ComputeBlock<TKernel>(job.Path, pa, pb, kc, mc, nc, job.C + (ic * job.Ldc) + jc, job.Ldc, ic, jc, accumulate, last, in ep, tileAligned);
-                        }
-                    }
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(aBuffer);
-            ArrayPool<float>.Shared.Return(bBuffer);
         }
     }
 

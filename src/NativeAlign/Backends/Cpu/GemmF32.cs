@@ -25,7 +25,7 @@ public readonly ref struct GemmEpilogue
 
 /// <summary>Single-precision matrix multiplication on the CPU, row-major.</summary>
 /// <remarks>
-/// Packed, cache-blocked and register-tiled (AVX-512 12×32, AVX2 6×16, scalar 4×4 tiles), multi-threaded over the
+/// Packed, cache-blocked and register-tiled (AVX-512 8×48, AVX2 6×16, scalar 4×4 tiles), multi-threaded over the
 /// cores, with the epilogue applied to each output tile while it is still in L1.
 /// </remarks>
 public static class GemmF32
@@ -94,7 +94,7 @@ public static class GemmF32
         switch (path)
         {
             case GemmKernelPath.Vector512:
-                GemmDriver.Run<GemmKernel512x12x32, TPacker>(path, m, n, k, a, lda, packer, c, ldc, ep, maxThreads, packWholeB);
+                GemmDriver.Run<GemmKernel512x8x48, TPacker>(path, m, n, k, a, lda, packer, c, ldc, ep, maxThreads, packWholeB);
                 break;
             case GemmKernelPath.Vector256:
                 GemmDriver.Run<GemmKernel256x6x16, TPacker>(path, m, n, k, a, lda, packer, c, ldc, ep, maxThreads, packWholeB);

@@ -80,14 +80,14 @@ public class GemmF32Tests
         GemmKernelPath path = RequirePath(pathName);
         double worst = 0;
 
-        // Depth blocks of at most KC = 384 (equal, multiples of 32), row blocks of MC = 240, column blocks of NC = 512
-        // (per-thread schedule, M < 1024), the shared-B schedule (M >= 1024); every thread split; a short last depth block.
+        // Depth blocks of at most KC = 384 (equal, multiples of 32), row blocks of MC = 240 (shared-B schedule, M >= 1024),
+        // column chunks of at most NC = 256 (shared-A schedule, M < 1024); every thread split; a short last depth block.
         (int M, int N, int K)[] shapes =
         [
             (13, 35, 255), (13, 35, 256), (13, 35, 257), (13, 35, 383), (13, 35, 384), (13, 35, 385), (9, 40, 513),
             (7, 33, 769), (5, 17, 1153),
             (239, 37, 41), (240, 37, 41), (241, 37, 41), (481, 19, 300),
-            (3, 511, 17), (3, 512, 17), (5, 513, 19), (4, 1025, 33), (3, 2049, 19), (2, 4100, 9), (1030, 40, 50), (1200, 70, 390),
+            (3, 255, 17), (3, 256, 17), (3, 257, 17), (3, 511, 17), (3, 512, 17), (5, 513, 19), (4, 1025, 33), (3, 2049, 19), (2, 4100, 9), (1030, 40, 50), (1200, 70, 390),
             (300, 70, 260), (70, 300, 260), (250, 250, 520),
         ];
         foreach ((int m, int n, int k) in shapes)
@@ -104,8 +104,8 @@ public class GemmF32Tests
     [TestCaseSource(nameof(PathsAndLayouts))]
     public void BothSchedulesOnTheirRarerShapes(string pathName, bool transposeB)
     {
-        // The default sends few rows to the per-thread schedule and many rows to the shared-B one; force each onto the
-        // other's shapes (and the per-thread one is also the fallback for a B too large to pack whole).
+        // The default sends few rows to the shared-A schedule and many rows to the shared-B one; force each onto the
+        // other's shapes (and with nothing packed whole, the shared-A one runs in bands of MR rows).
         GemmKernelPath path = RequirePath(pathName);
         RunWithSchedule(path, transposeB, sharedMinRows: 0, maxSharedFloats: 1L << 24);
         RunWithSchedule(path, transposeB, sharedMinRows: int.MaxValue, maxSharedFloats: 0);
