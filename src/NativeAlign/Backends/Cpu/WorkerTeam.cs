@@ -19,7 +19,7 @@ internal sealed unsafe class WorkerTeam
 {
     // How long a helper keeps polling after its last chunk before it sleeps: longer than the gap between two products
     // of one forward pass (layer norm, attention of a short sentence), short enough not to matter to other processes.
-    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 5000;
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 200;
 
     private readonly SemaphoreSlim _wake = new(0);
     private readonly int _helpers;
