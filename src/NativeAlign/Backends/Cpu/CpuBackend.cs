@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NativeAlign.Models;
 using NativeAlign.Tensors;
@@ -20,7 +21,7 @@ public sealed class CpuBackend : IComputeBackend
     private const int RowsPerTask = 32;
 
     // Below this many multiply-adds (QKᵀ and ×V together, all heads) attention stays on the calling thread.
-    private const long SerialAttentionWork = 1L << 19;
+    private const long SerialAttentionWork = 1L << 14;
 
     // Head sizes up to this keep the attention accumulator on the stack.
     private const int MaxStackHead = 256;
@@ -232,22 +233,38 @@ public sealed class CpuBackend : IComputeBackend
             work += (long)len * len;
         }
 
-        // A single short sentence is a few hundred thousand multiply-adds over all heads, less than waking a second
-        // thread costs on a busy machine: run it on the calling thread.
+        // A single short sentence is a few hundred thousand multiply-adds over all heads: too little to hand to the
+        // thread pool, but worth splitting over the worker team, whose helpers are already spinning between products.
         work *= 2L * shape.Heads * d;
+        var run = new AttentionRun(path, qs, ks, vs, o, shape, lens, scale);
+        int tasks = shape.Batch * shape.Heads;
         if (work < SerialAttentionWork)
         {
-            for (int task = 0; task < shape.Batch * shape.Heads; task++)
+            for (int task = 0; task < tasks; task++)
             {
-                AttendHead(path, qs, ks, vs, o, shape, lens[task / shape.Heads], task / shape.Heads, task % shape.Heads, scale);
+                AttendTask(ref run, task);
             }
 
             return;
         }
 
-        Parallel.For(0, shape.Batch * shape.Heads, task =>
-            AttendHead(path, qs, ks, vs, o, shape, lens[task / shape.Heads], task / shape.Heads, task % shape.Heads, scale));
+        unsafe
+        {
+            WorkerTeam.Shared.Run(&AttendTask, Unsafe.AsPointer(ref run), tasks);
+        }
     }
+
+    private static unsafe void AttendTask(void* context, int task) => AttendTask(ref Unsafe.AsRef<AttentionRun>(context), task);
+
+    private static void AttendTask(ref AttentionRun run, int task)
+    {
+        int heads = run.Shape.Heads;
+        AttendHead(run.Path, run.Q, run.K, run.V, run.Output, run.Shape, run.Lengths[task / heads], task / heads, task % heads, run.Scale);
+    }
+
+    /// <summary>One attention call's operands, shared by its (sequence, head) tasks.</summary>
+    private readonly record struct AttentionRun(
+        GemmKernelPath Path, HostMatrix Q, HostMatrix K, HostMatrix V, HostMatrix Output, AttentionShape Shape, int[] Lengths, float Scale);
 
     /// <summary>
     /// Fused attention of one head of one sequence: QKᵀ, padding mask, online softmax and ×V, row by row; through the

@@ -351,7 +351,8 @@ internal static unsafe class GemmDriver
                 }
                 else
                 {
-                    Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => WorkSharedA<TKernel, TPacker>(in job, schedule));
+                    var run = new Participants<SharedAJob<TPacker>>(job, schedule);
+                    WorkerTeam.Shared.Run(&WorkSharedA<TKernel, TPacker>, Unsafe.AsPointer(ref run), threads);
                 }
             }
         }
@@ -444,7 +445,7 @@ internal static unsafe class GemmDriver
     /// The f32 schedule: op(B) is packed once, whole, by all threads (phase 1), then C is cut into tasks of (row block ×
     /// column range) that the threads take dynamically (phase 2), each packing the A rows it needs. Nothing is packed
     /// twice except A across column ranges, and a thread that the OS deschedules only delays the tasks it holds: the
-    /// caller of Parallel.For runs any task no other thread has taken.
+    /// caller runs any task no other thread has taken.
     /// </summary>
     private static void RunSharedB<TKernel, TPacker>(
         GemmKernelPath path, int m, int n, int k, float* a, nint lda, TPacker packer, float* c, nint ldc, GemmEpilogueArgs epilogue, int threads)
@@ -491,7 +492,8 @@ internal static unsafe class GemmDriver
                 }
                 else
                 {
-                    Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => Work<TKernel, TPacker>(in job, schedule, panelGroups));
+                    var run = new Participants<SharedJob<TPacker>>(job, schedule, panelGroups);
+                    WorkerTeam.Shared.Run(&Work<TKernel, TPacker>, Unsafe.AsPointer(ref run), threads);
                 }
             }
         }
@@ -502,6 +504,35 @@ internal static unsafe class GemmDriver
     }
 
     /// <summary>Claim counters of one shared-B GEMM.</summary>
+    /// <summary>
+    /// One fork of a shared schedule on the worker team: each participant (the caller, a helper) runs the claiming loop
+    /// once. The team's helpers are already spinning during a forward pass, where handing each product to the thread
+    /// pool made the second thread start late (or, measured under load, not at all) on most small products.
+    /// </summary>
+    private struct Participants<TJob>(TJob job, SharedSchedule schedule, int panelGroups = 0)
+        where TJob : struct
+    {
+        public TJob Job = job;
+        public readonly SharedSchedule Schedule = schedule;
+        public readonly int PanelGroups = panelGroups;
+    }
+
+    private static void WorkSharedA<TKernel, TPacker>(void* context, int participant)
+        where TKernel : IGemmMicroKernel
+        where TPacker : struct, IGemmPanelPacker
+    {
+        ref var run = ref Unsafe.AsRef<Participants<SharedAJob<TPacker>>>(context);
+        WorkSharedA<TKernel, TPacker>(in run.Job, run.Schedule);
+    }
+
+    private static void Work<TKernel, TPacker>(void* context, int participant)
+        where TKernel : IGemmMicroKernel
+        where TPacker : struct, IGemmPanelPacker
+    {
+        ref var run = ref Unsafe.AsRef<Participants<SharedJob<TPacker>>>(context);
+        Work<TKernel, TPacker>(in run.Job, run.Schedule, run.PanelGroups);
+    }
+
     private sealed class SharedSchedule(int pieces, int tasks)
     {
         public readonly int Pieces = pieces, Tasks = tasks;

@@ -17,9 +17,10 @@ namespace NativeAlign.Backends.Cpu;
 /// </remarks>
 internal sealed unsafe class WorkerTeam
 {
-    // How long a helper keeps polling after its last chunk before it sleeps: longer than the gap between two products
-    // of one forward pass (layer norm, attention of a short sentence), short enough not to matter to other processes.
-    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 200;
+    // How long a helper keeps polling after its last chunk before it sleeps: well beyond the gap between two products
+    // of one forward pass (layer norm, attention of a short sentence: microseconds) and between back-to-back requests,
+    // short enough that an idle engine stops using the core almost at once.
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
 
     private readonly SemaphoreSlim _wake = new(0);
     private readonly int _helpers;
