@@ -46,13 +46,21 @@ internal static class MineCommand
             using var target = TextInput.Open(result.GetValue(tgt)!.FullName, keepOffsets: true);
             using var sourceNpy = result.GetValue(srcEmbeddings) is { } se ? NpyRows.Open(se.FullName) : null;
             using var targetNpy = result.GetValue(tgtEmbeddings) is { } te ? NpyRows.Open(te.FullName) : null;
+            // Precomputed embeddings are checked against their text before anything is embedded.
+            var sourceRows = sourceNpy is null ? null : Precomputed(sourceNpy, source);
+            var targetRows = targetNpy is null ? null : Precomputed(targetNpy, target);
             using var encoder = sourceNpy is null || targetNpy is null
                 ? SentenceEncoder.Load(EmbedCommand.ResolveModel(result.GetValue(model)), new SentenceEncoderOptions { Normalize = true })
                 : null;
-            using var sourceSpill = sourceNpy is null ? Spill(encoder!, source, outputPath, "source", mode, linked.Token) : null;
-            using var targetSpill = targetNpy is null ? Spill(encoder!, target, outputPath, "target", mode, linked.Token) : null;
-            IVectorRows a = (IVectorRows?)sourceSpill ?? Precomputed(sourceNpy!, source);
-            IVectorRows b = (IVectorRows?)targetSpill ?? Precomputed(targetNpy!, target);
+            if (encoder is not null && (sourceRows ?? targetRows) is { } given && given.Dimension != encoder.Dimension)
+            {
+                throw new InputFormatException(given.Path, null, $"holds {given.Dimension}-dimensional embeddings, but the model embeds into {encoder.Dimension} dimensions");
+            }
+
+            using var sourceSpill = sourceRows is null ? Spill(encoder!, source, outputPath, "source", mode, linked.Token) : null;
+            using var targetSpill = targetRows is null ? Spill(encoder!, target, outputPath, "target", mode, linked.Token) : null;
+            IVectorRows a = (IVectorRows?)sourceSpill ?? sourceRows!;
+            IVectorRows b = (IVectorRows?)targetSpill ?? targetRows!;
             List<MinedPair> pairs;
             using (var progress = new SearchProgress(mode))
             {
