@@ -46,8 +46,13 @@ internal static class EmbedCommand
                 result.GetValue(pooling));
             using var encoder = SentenceEncoder.Load(ResolveModel(result.GetValue(model)), options);
             using var file = AtomicFile.Create(result.GetValue(output)!.FullName);
-            using var progress = TerminalProgress.Start("embedding", text.CountedLines, result.GetValue(quiet) ? ProgressMode.Quiet : ProgressMode.Auto);
-            var (truncatedInputs, truncatedTokens) = EmbedInChunks(encoder, text, file.Stream, result.GetValue(format) == "jsonl", progress);
+            (long, long) truncated;
+            using (var progress = TerminalProgress.Start("embedding", text.CountedLines, result.GetValue(quiet) ? ProgressMode.Quiet : ProgressMode.Auto))
+            {
+                truncated = EmbedInChunks(encoder, text, file.Stream, result.GetValue(format) == "jsonl", progress);
+            }
+
+            var (truncatedInputs, truncatedTokens) = truncated;
             if (truncatedInputs > 0)
             {
                 Console.Error.WriteLine($"nativealign: {truncatedInputs} of {text.LinesRead} inputs were truncated to the tokenizer's maximum length or the model's {encoder.MaxTokens} positions ({truncatedTokens} tokens dropped)");
@@ -261,6 +266,7 @@ internal static class EmbedCommand
             progress.Update(done);
         }
 
+        progress.Finish();
         return (truncatedInputs, truncatedTokens);
     }
 

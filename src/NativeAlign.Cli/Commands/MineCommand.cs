@@ -65,6 +65,7 @@ internal static class MineCommand
             using (var progress = new SearchProgress(mode))
             {
                 pairs = MarginMiner.Mine(a, b, options, progress, linked.Token);
+                progress.Finish();
             }
 
             Write(outputPath, pairs, source, target, result.GetValue(indices));
@@ -207,6 +208,7 @@ internal static class MineCommand
         {
             if (_phase is null || value.Backward != _backward)
             {
+                _phase?.Finish();
                 _phase?.Dispose();
                 _backward = value.Backward;
                 _phase = TerminalProgress.Start(value.Backward ? "searching target → source" : "searching source → target", value.Total, mode, "queries");
@@ -214,6 +216,8 @@ internal static class MineCommand
 
             _phase.Update(value.Done);
         }
+
+        public void Finish() => _phase?.Finish();
 
         public void Dispose() => _phase?.Dispose();
     }

@@ -108,8 +108,13 @@ internal sealed class TerminalProgress : IDisposable
         }
     }
 
-    /// <summary>Ends the phase: the live line is erased; a log that got progress lines gets a final one.</summary>
-    public void Dispose()
+    /// <summary>Marks the phase complete: the live line is erased; a log that got progress lines gets a final one.</summary>
+    public void Finish() => End(complete: true);
+
+    /// <summary>Ends the phase (complete or not: an error or Ctrl-C also gets here): the live line is erased.</summary>
+    public void Dispose() => End(complete: false);
+
+    private void End(bool complete)
     {
         lock (_gate)
         {
@@ -118,7 +123,7 @@ internal sealed class TerminalProgress : IDisposable
                 _error.Write("\r\u001b[K");
                 _error.Flush();
             }
-            else if (_wrotePlain)
+            else if (_wrotePlain && complete)
             {
                 _error.WriteLine($"{Describe(_watch.Elapsed)} (done)");
             }
