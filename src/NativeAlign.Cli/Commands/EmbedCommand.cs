@@ -3,7 +3,8 @@ using System.Text;
 using System.Text.Json;
 using NativeAlign.IO;
 using NativeAlign.Models;
-using Spectre.Console;
+using System.Runtime.InteropServices;
+using NativeAlign.Cli.IO;
 
 namespace NativeAlign.Cli.Commands;
 
@@ -23,14 +24,16 @@ internal static class EmbedCommand
         var layer = new Option<int>("--layer") { Description = "Layer to pool: 0 = embeddings … L = last; negative counts from the end.", DefaultValueFactory = _ => -1 };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Token budget per batch (batch size × padded length).", DefaultValueFactory = _ => 8192 };
         var backend = new EncoderBackendOptions();
+        var quiet = QuietOption();
         var command = new Command("embed", "Embed each line of a text file with a sentence encoder.")
         {
-            model, input, output, format, pooling, normalize, layer, batchTokens,
+            model, input, output, format, pooling, normalize, layer, batchTokens, quiet,
         };
         backend.AddTo(command);
         command.SetAction(result =>
         {
-            var lines = ReadLines(result.GetValue(input)!.FullName);
+            // The input is opened (and its lines counted) before the model loads, so a wrong path fails at once.
+            using var text = TextInput.Open(result.GetValue(input)!.FullName);
             var options = WithPooling(
                 new SentenceEncoderOptions
                 {
@@ -43,10 +46,16 @@ internal static class EmbedCommand
                 result.GetValue(pooling));
             using var encoder = SentenceEncoder.Load(ResolveModel(result.GetValue(model)), options);
             using var file = AtomicFile.Create(result.GetValue(output)!.FullName);
-            var (truncatedInputs, truncatedTokens) = EmbedInChunks(encoder, lines, file.Stream, result.GetValue(format) == "jsonl");
+            (long, long) truncated;
+            using (var progress = TerminalProgress.Start("embedding", text.CountedLines, result.GetValue(quiet) ? ProgressMode.Quiet : ProgressMode.Auto))
+            {
+                truncated = EmbedInChunks(encoder, text, file.Stream, result.GetValue(format) == "jsonl", progress);
+            }
+
+            var (truncatedInputs, truncatedTokens) = truncated;
             if (truncatedInputs > 0)
             {
-                Console.Error.WriteLine($"nativealign: {truncatedInputs} of {lines.Length} inputs were truncated to the tokenizer's maximum length or the model's {encoder.MaxTokens} positions ({truncatedTokens} tokens dropped)");
+                Console.Error.WriteLine($"nativealign: {truncatedInputs} of {text.LinesRead} inputs were truncated to the tokenizer's maximum length or the model's {encoder.MaxTokens} positions ({truncatedTokens} tokens dropped)");
             }
 
             file.Commit();
@@ -54,6 +63,10 @@ internal static class EmbedCommand
         });
         return command;
     }
+
+    /// <summary>The shared <c>--quiet</c> option: no progress lines on stderr.</summary>
+    internal static Option<bool> QuietOption() =>
+        new("--quiet", "-q") { Description = "No progress on stderr (by default: a live line on a terminal, a line every 5 s in a log)." };
 
     /// <summary>The shared <c>--model</c> option.</summary>
     internal static Option<string?> ModelOption() =>
@@ -169,95 +182,81 @@ internal static class EmbedCommand
         return read;
     }
 
-    /// <summary>Inputs embedded per chunk: embeddings are written as each chunk completes, so memory holds one chunk's
-    /// vectors however long the input is (1M lines × 384 floats would otherwise be 1.5 GB before the first byte is written).</summary>
+    /// <summary>Inputs read and embedded per chunk: lines are read, embedded and written one chunk at a time, so memory
+    /// holds one chunk's strings and vectors however long the input is (1M lines × 384 floats would otherwise be 1.5 GB
+    /// before the first byte is written, plus the strings).</summary>
     internal const int ChunkLines = 8192;
 
     /// <summary>
-    /// Embeds <paramref name="lines"/> chunk by chunk and writes the rows to <paramref name="stream"/> as .npy (the row
-    /// count is known up front, so the header comes first) or JSONL; a progress bar runs when stderr is a terminal.
-    /// Returns the truncation counts summed over all chunks.
+    /// Reads <paramref name="text"/> chunk by chunk, embeds each chunk and appends its rows to <paramref name="stream"/>
+    /// as .npy or JSONL, reporting lines and tokens to <paramref name="progress"/>. Returns the truncation counts.
     /// </summary>
-    internal static (long Inputs, long Tokens) EmbedInChunks(SentenceEncoder encoder, string[] lines, Stream stream, bool jsonl)
+    /// <remarks>
+    /// The .npy row count is only known at the end. The header is written first with 0 rows and rewritten in place
+    /// once the last chunk is out, rather than trusting a counting pass: the file could change between the passes, and
+    /// a header that disagrees with the data would be a corrupt output. A 2-D float32 header is always 128 bytes
+    /// (<see cref="NpyFile.WriteHeader"/> pads to 64-byte multiples and any two int32 dimensions fit), so the rewrite
+    /// never moves the data.
+    /// </remarks>
+    internal static (long Inputs, long Tokens) EmbedInChunks(SentenceEncoder encoder, TextInput text, Stream stream, bool jsonl, TerminalProgress progress)
+    {
+        if (!jsonl)
+        {
+            NpyFile.WriteHeader(stream, "<f4", $"(0, {encoder.Dimension})");
+        }
+
+        var truncated = EmbedChunks(encoder, text, progress, CommandRunner.Cancellation, (chunk, first) =>
+        {
+            if (jsonl)
+            {
+                WriteJsonl(stream, chunk, first);
+            }
+            else
+            {
+                stream.Write(MemoryMarshal.AsBytes(chunk.Data.AsSpan(0, chunk.Count * chunk.Dimension)));
+            }
+        });
+
+        if (!jsonl)
+        {
+            long end = stream.Position;
+            stream.Position = 0;
+            NpyFile.WriteHeader(stream, "<f4", $"({text.LinesRead}, {encoder.Dimension})");
+            if (stream.Position != NpyFile.HeaderBytes)
+            {
+                throw new InvalidOperationException($"the .npy header changed size ({stream.Position} bytes)");
+            }
+
+            stream.Position = end;
+        }
+
+        return truncated;
+    }
+
+    /// <summary>
+    /// The streaming loop shared by <c>embed</c> and <c>mine</c>: reads <see cref="ChunkLines"/> lines, embeds them,
+    /// hands the rows and the index of the chunk's first line to <paramref name="write"/>, and repeats; reports lines
+    /// and tokens to <paramref name="progress"/>. Returns the truncation counts summed over the chunks.
+    /// </summary>
+    internal static (long Inputs, long Tokens) EmbedChunks(SentenceEncoder encoder, TextInput text, TerminalProgress progress, CancellationToken cancel, Action<SentenceEmbeddings, int> write)
     {
         long truncatedInputs = 0, truncatedTokens = 0;
-        void Run(Action<int>? report)
+        var lines = new List<string>(ChunkLines);
+        int done = 0;
+        while (text.ReadChunk(lines, ChunkLines))
         {
-            bool headerWritten = false;
-            for (int start = 0; start < lines.Length || (!headerWritten && !jsonl); start += ChunkLines)
-            {
-                int count = Math.Min(ChunkLines, lines.Length - start);
-                int offset = start;
-                var chunk = encoder.Embed(
-                    lines.AsSpan(start, count),
-                    report is null ? null : new SyncProgress(done => report(offset + done)),
-                    CommandRunner.Cancellation);
-                truncatedInputs += chunk.TruncatedInputs;
-                truncatedTokens += chunk.TruncatedTokens;
-                if (jsonl)
-                {
-                    WriteJsonl(stream, chunk, start);
-                    continue;
-                }
-
-                if (!headerWritten)
-                {
-                    WriteNpyHeader(stream, lines.Length, chunk.Dimension);
-                    headerWritten = true;
-                }
-
-                WriteNpyRows(stream, chunk.Data, chunk.Count, chunk.Dimension);
-            }
+            var chunk = encoder.Embed(CollectionsMarshal.AsSpan(lines), progress.Offset(done), cancel);
+            truncatedInputs += chunk.TruncatedInputs;
+            truncatedTokens += chunk.TruncatedTokens;
+            progress.AddTokens(chunk.Tokens);
+            write(chunk, done);
+            done += chunk.Count;
+            progress.Update(done);
         }
 
-        if (Console.IsErrorRedirected || lines.Length < 64)
-        {
-            Run(null);
-        }
-        else
-        {
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            console.Progress().Start(ctx =>
-            {
-                var task = ctx.AddTask("embedding", maxValue: lines.Length);
-                Run(done => task.Value = done);
-            });
-        }
-
+        progress.Finish();
         return (truncatedInputs, truncatedTokens);
     }
-
-    /// <summary>Writes a NumPy .npy (format 1.0) of little-endian float32 [rows, columns].</summary>
-    internal static void WriteNpy(Stream stream, ReadOnlySpan<float> data, int rows, int columns)
-    {
-        WriteNpyHeader(stream, rows, columns);
-        WriteNpyRows(stream, data, rows, columns);
-    }
-
-    /// <summary>Writes the .npy (format 1.0) header of a little-endian float32 [rows, columns] array.</summary>
-    internal static void WriteNpyHeader(Stream stream, int rows, int columns)
-    {
-        if (!BitConverter.IsLittleEndian)
-        {
-            throw new PlatformNotSupportedException("big-endian hosts are not supported");
-        }
-
-        string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}";
-
-        // Magic (6) + version (2) + length (2) + header + newline, padded with spaces to a multiple of 64.
-        int total = 10 + header.Length + 1;
-        header += new string(' ', (64 - (total % 64)) % 64) + "\n";
-        stream.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y']);
-        stream.WriteByte(1);
-        stream.WriteByte(0);
-        stream.WriteByte((byte)(header.Length & 0xFF));
-        stream.WriteByte((byte)(header.Length >> 8));
-        stream.Write(Encoding.ASCII.GetBytes(header));
-    }
-
-    /// <summary>Appends <paramref name="rows"/> rows of float32 data after a header.</summary>
-    internal static void WriteNpyRows(Stream stream, ReadOnlySpan<float> data, int rows, int columns)
-        => stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data[..(rows * columns)]));
 
     private static void WriteJsonl(Stream stream, SentenceEmbeddings e, int firstIndex)
     {
@@ -278,11 +277,5 @@ internal static class EmbedCommand
             writer.Reset();
             stream.WriteByte((byte)'\n');
         }
-    }
-
-    /// <summary>Reports on the calling thread, unlike <see cref="Progress{T}"/> which posts to a context.</summary>
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 }

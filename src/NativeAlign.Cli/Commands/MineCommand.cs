@@ -28,22 +28,49 @@ internal static class MineCommand
         var threshold = new Option<float?>("--threshold") { Description = "Drop pairs scoring below this (e.g. 1.06 for ratio margins, as LASER's mining used)." };
         var indices = new Option<bool>("--indices") { Description = "Add the 1-based line numbers: score<TAB>src<TAB>tgt<TAB>src line<TAB>tgt line." };
         var chunk = new Option<int>("--chunk-rows") { Description = "Rows per streamed chunk of the k-NN search.", DefaultValueFactory = _ => 4096 };
+        var srcEmbeddings = new Option<FileInfo?>("--source-embeddings") { Description = "Precomputed source embeddings (.npy float32 [lines, D] from 'nativealign embed'), one row per --src line; the source is not embedded again." };
+        var tgtEmbeddings = new Option<FileInfo?>("--target-embeddings") { Description = "Precomputed target embeddings (.npy float32 [lines, D]), one row per --tgt line." };
+        var quiet = EmbedCommand.QuietOption();
         var command = new Command("mine", "Mine parallel sentences from two monolingual files with margin-based scoring.")
         {
-            model, src, tgt, output, k, margin, strategy, threshold, indices, chunk,
+            model, src, tgt, output, k, margin, strategy, threshold, indices, chunk, srcEmbeddings, tgtEmbeddings, quiet,
         };
         var backend = new EncoderBackendOptions();
         backend.AddTo(command);
         command.SetAction((result, cancel) =>
         {
+            // Ctrl-C reaches commands through CommandRunner; the parser's own token is honoured too.
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, CommandRunner.Cancellation);
             var options = Options(result.GetValue(k), result.GetValue(margin)!, result.GetValue(strategy)!, result.GetValue(threshold), result.GetValue(chunk));
-            var source = EmbedCommand.ReadLines(result.GetValue(src)!.FullName);
-            var target = EmbedCommand.ReadLines(result.GetValue(tgt)!.FullName);
-            using var encoder = SentenceEncoder.Load(
-                EmbedCommand.ResolveModel(result.GetValue(model)),
-                new SentenceEncoderOptions { Normalize = true, Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) });
-            var pairs = Mine(encoder, source, target, options, cancel);
-            Write(result.GetValue(output)!.FullName, pairs, source, target, result.GetValue(indices));
+            var mode = result.GetValue(quiet) ? ProgressMode.Quiet : ProgressMode.Auto;
+            string outputPath = result.GetValue(output)!.FullName;
+            using var source = TextInput.Open(result.GetValue(src)!.FullName, keepOffsets: true);
+            using var target = TextInput.Open(result.GetValue(tgt)!.FullName, keepOffsets: true);
+            using var sourceNpy = result.GetValue(srcEmbeddings) is { } se ? NpyRows.Open(se.FullName) : null;
+            using var targetNpy = result.GetValue(tgtEmbeddings) is { } te ? NpyRows.Open(te.FullName) : null;
+            // Precomputed embeddings are checked against their text before anything is embedded.
+            var sourceRows = sourceNpy is null ? null : Precomputed(sourceNpy, source);
+            var targetRows = targetNpy is null ? null : Precomputed(targetNpy, target);
+            using var encoder = sourceNpy is null || targetNpy is null
+                ? SentenceEncoder.Load(EmbedCommand.ResolveModel(result.GetValue(model)), new SentenceEncoderOptions { Normalize = true, Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) })
+                : null;
+            if (encoder is not null && (sourceRows ?? targetRows) is { } given && given.Dimension != encoder.Dimension)
+            {
+                throw new InputFormatException(given.Path, null, $"holds {given.Dimension}-dimensional embeddings, but the model embeds into {encoder.Dimension} dimensions");
+            }
+
+            using var sourceSpill = sourceRows is null ? Spill(encoder!, source, outputPath, "source", mode, linked.Token) : null;
+            using var targetSpill = targetRows is null ? Spill(encoder!, target, outputPath, "target", mode, linked.Token) : null;
+            IVectorRows a = (IVectorRows?)sourceSpill ?? sourceRows!;
+            IVectorRows b = (IVectorRows?)targetSpill ?? targetRows!;
+            List<MinedPair> pairs;
+            using (var progress = new SearchProgress(mode))
+            {
+                pairs = MarginMiner.Mine(a, b, options, progress, linked.Token);
+                progress.Finish();
+            }
+
+            Write(outputPath, pairs, source, target, result.GetValue(indices));
             return Task.FromResult(0);
         });
         return command;
@@ -88,13 +115,45 @@ internal static class MineCommand
         };
     }
 
-    /// <summary>Embeds both sides (normalised) and mines; reports truncated inputs on stderr.</summary>
-    internal static List<MinedPair> Mine(SentenceEncoder encoder, string[] source, string[] target, MiningOptions options, CancellationToken cancel)
+    /// <summary>
+    /// Embeds <paramref name="text"/> chunk by chunk into a spill file beside the output (normalised rows; the encoder
+    /// normalises), so a side's N × D floats live on disk, not in memory; reports truncated inputs on stderr.
+    /// </summary>
+    internal static SpillFile Spill(SentenceEncoder encoder, TextInput text, string outputPath, string side, ProgressMode mode, CancellationToken cancel)
     {
-        var a = Embed(encoder, source, "embedding source", cancel);
-        var b = Embed(encoder, target, "embedding target", cancel);
-        cancel.ThrowIfCancellationRequested();
-        return MarginMiner.Mine(a.Data, a.Count, b.Data, b.Count, a.Dimension, options);
+        var spill = SpillFile.Create(outputPath, side, encoder.Dimension);
+        try
+        {
+            (long Inputs, long Tokens) truncated;
+            using (var progress = TerminalProgress.Start($"embedding {side}", text.CountedLines, mode))
+            {
+                truncated = EmbedCommand.EmbedChunks(encoder, text, progress, cancel, (chunk, _) => spill.Append(chunk.Data.AsSpan(0, chunk.Count * chunk.Dimension), chunk.Count));
+            }
+
+            if (truncated.Inputs > 0)
+            {
+                Console.Error.WriteLine($"nativealign: {truncated.Inputs} of {text.LinesRead} inputs ({side}) were truncated to the model's {encoder.MaxTokens} tokens ({truncated.Tokens} tokens dropped)");
+            }
+
+            return spill;
+        }
+        catch
+        {
+            spill.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Precomputed embeddings, checked to have one row per line of their text (which is read for the output).</summary>
+    private static NpyRows Precomputed(NpyRows rows, TextInput text)
+    {
+        text.Skim();
+        if (rows.Count != text.LinesRead)
+        {
+            throw new InputFormatException(rows.Path, null, $"has {rows.Count} rows, but {text.Path} has {text.LinesRead} lines; embeddings and text must correspond line by line");
+        }
+
+        return rows;
     }
 
     /// <summary>Normalised sentence embeddings with a terminal progress bar and a truncation notice.</summary>
@@ -114,7 +173,7 @@ internal static class MineCommand
         return e;
     }
 
-    private static void Write(string path, List<MinedPair> pairs, string[] source, string[] target, bool indices)
+    private static void Write(string path, List<MinedPair> pairs, TextInput source, TextInput target, bool indices)
     {
         using var file = AtomicFile.Create(path);
         using (var w = new StreamWriter(file.Stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true))
@@ -122,12 +181,13 @@ internal static class MineCommand
             w.NewLine = "\n";
             foreach (var p in pairs)
             {
+                // The sentences are read again from the inputs (8 bytes a line were kept, not the text).
                 // Tabs inside a sentence would shift the columns; they become spaces.
                 w.Write(p.Score.ToString("0.######", CultureInfo.InvariantCulture));
                 w.Write('\t');
-                w.Write(source[p.Source].Replace('\t', ' '));
+                w.Write(source.Line((int)p.Source).Replace('\t', ' '));
                 w.Write('\t');
-                w.Write(target[p.Target].Replace('\t', ' '));
+                w.Write(target.Line((int)p.Target).Replace('\t', ' '));
                 if (indices)
                 {
                     w.Write(string.Create(CultureInfo.InvariantCulture, $"\t{p.Source + 1}\t{p.Target + 1}"));
@@ -138,5 +198,29 @@ internal static class MineCommand
         }
 
         file.Commit();
+    }
+
+    /// <summary>Progress of the two k-NN searches, one phase after the other.</summary>
+    private sealed class SearchProgress(ProgressMode mode) : IProgress<MiningProgress>, IDisposable
+    {
+        private TerminalProgress? _phase;
+        private bool _backward;
+
+        public void Report(MiningProgress value)
+        {
+            if (_phase is null || value.Backward != _backward)
+            {
+                _phase?.Finish();
+                _phase?.Dispose();
+                _backward = value.Backward;
+                _phase = TerminalProgress.Start(value.Backward ? "searching target → source" : "searching source → target", value.Total, mode, "queries");
+            }
+
+            _phase.Update(value.Done);
+        }
+
+        public void Finish() => _phase?.Finish();
+
+        public void Dispose() => _phase?.Dispose();
     }
 }

@@ -44,6 +44,41 @@ internal static class NpyFile
     /// <summary>Reads one array from <paramref name="stream"/>; <paramref name="name"/> is used in error messages.</summary>
     public static NpyArray Read(Stream stream, string name)
     {
+        var (descr, shape, _) = ReadHeader(stream, name);
+        int width = descr == "'<f4'" ? 4 : 8;
+        long total = 1;
+        foreach (int d in shape)
+        {
+            total *= d;
+        }
+
+        var bytes = new byte[total * width];
+        ReadExactly(stream, bytes, name, $"data ({total} values of {width} bytes)");
+        var data = new double[total];
+        for (long i = 0; i < total; i++)
+        {
+            var span = bytes.AsSpan((int)(i * width), width);
+            data[i] = descr switch
+            {
+                "'<f4'" => BinaryPrimitives.ReadSingleLittleEndian(span),
+                "'<f8'" => BinaryPrimitives.ReadDoubleLittleEndian(span),
+                _ => BinaryPrimitives.ReadInt64LittleEndian(span),
+            };
+        }
+
+        return new NpyArray(shape, data);
+    }
+
+    /// <summary>Size of a format-1.0 header of any 2-D array: 10 fixed bytes plus the dictionary padded to a multiple of
+    /// 64, and the dictionary of two int32 dimensions always fits in 128 bytes; so a header can be rewritten in place.</summary>
+    internal const int HeaderBytes = 128;
+
+    /// <summary>
+    /// Reads and checks the header: dtype (&lt;f4, &lt;f8 or &lt;i8), C order, a 1-D or 2-D shape of at most
+    /// 2^31 values. Returns the quoted dtype, the shape and the header's length in bytes (where the data starts).
+    /// </summary>
+    internal static (string Descr, int[] Shape, int DataOffset) ReadHeader(Stream stream, string name)
+    {
         var magic = new byte[8];
         ReadExactly(stream, magic, name, "magic");
         if (magic[0] != 0x93 || Encoding.ASCII.GetString(magic, 1, 5) != "NUMPY" || magic[6] is < 1 or > 3)
@@ -52,11 +87,13 @@ internal static class NpyFile
         }
 
         int headerLength;
+        int prefix;
         if (magic[6] == 1)
         {
             var len = new byte[2];
             ReadExactly(stream, len, name, "header length");
             headerLength = BinaryPrimitives.ReadUInt16LittleEndian(len);
+            prefix = 10;
         }
         else
         {
@@ -69,6 +106,7 @@ internal static class NpyFile
             }
 
             headerLength = (int)l;
+            prefix = 12;
         }
 
         var headerBytes = new byte[headerLength];
@@ -82,12 +120,11 @@ internal static class NpyFile
             throw new InputFormatException(name, null, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
         }
 
-        int width = descr switch
+        if (descr is not ("'<f4'" or "'<f8'" or "'<i8'"))
         {
-            "'<f4'" => 4,
-            "'<f8'" or "'<i8'" => 8,
-            _ => throw new InputFormatException(name, null, $"dtype {descr} is not supported (expected <f4, <f8 or <i8)"),
-        };
+            throw new InputFormatException(name, null, $"dtype {descr} is not supported (expected <f4, <f8 or <i8)");
+        }
+
         var dims = shapeText.Trim('(', ')', ' ').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (dims.Length is < 1 or > 2)
         {
@@ -110,21 +147,7 @@ internal static class NpyFile
             }
         }
 
-        var bytes = new byte[total * width];
-        ReadExactly(stream, bytes, name, $"data ({total} values of {width} bytes)");
-        var data = new double[total];
-        for (long i = 0; i < total; i++)
-        {
-            var span = bytes.AsSpan((int)(i * width), width);
-            data[i] = descr switch
-            {
-                "'<f4'" => BinaryPrimitives.ReadSingleLittleEndian(span),
-                "'<f8'" => BinaryPrimitives.ReadDoubleLittleEndian(span),
-                _ => BinaryPrimitives.ReadInt64LittleEndian(span),
-            };
-        }
-
-        return new NpyArray(shape, data);
+        return (descr, shape, prefix + headerLength);
     }
 
     /// <summary>Writes float32 [rows, columns].</summary>
@@ -207,7 +230,8 @@ internal static class NpyFile
         }
     }
 
-    private static void WriteHeader(Stream stream, string descr, string shape)
+    /// <summary>Writes a format-1.0 header for <paramref name="descr"/> (e.g. &lt;f4) and a Python shape tuple.</summary>
+    internal static void WriteHeader(Stream stream, string descr, string shape)
     {
         string header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}";
 

@@ -24,6 +24,7 @@ public sealed class Utf8LineReader : IDisposable
     private int _end;
     private bool _eof;
     private long _number;
+    private long _bufferOffset;
 
     /// <summary>Reads lines from <paramref name="stream"/>; <paramref name="path"/> names it in errors.</summary>
     public Utf8LineReader(Stream stream, string? path = null, int maxLineBytes = 256 << 20)
@@ -35,6 +36,12 @@ public sealed class Utf8LineReader : IDisposable
 
     /// <summary>The longest line accepted, in bytes.</summary>
     public int MaxLineBytes { get; }
+
+    /// <summary>
+    /// Byte offset in the stream of the line <see cref="TryReadLine"/> returned last (its byte-order mark included), so
+    /// a caller can keep 8 bytes per line and read a line again later instead of holding its text.
+    /// </summary>
+    public long LineOffset { get; private set; }
 
     /// <summary>Opens <paramref name="path"/>; a missing or unreadable file raises <see cref="InputFormatException"/>.</summary>
     public static Utf8LineReader Open(string path, int maxLineBytes = 256 << 20)
@@ -76,6 +83,7 @@ public sealed class Utf8LineReader : IDisposable
                     throw new InputFormatException(_path, _number + 1, $"line longer than {MaxLineBytes} bytes");
                 }
 
+                LineOffset = _bufferOffset + _start;
                 line = Decode(_buffer.AsSpan(_start, stop - _start));
                 _start = stop + 1;
                 return true;
@@ -91,6 +99,7 @@ public sealed class Utf8LineReader : IDisposable
                         throw new InputFormatException(_path, _number + 1, $"line longer than {MaxLineBytes} bytes");
                     }
 
+                    LineOffset = _bufferOffset + _start;
                     line = Decode(_buffer.AsSpan(_start, _end - _start));
                     _start = _end;
                     return true;
@@ -128,6 +137,7 @@ public sealed class Utf8LineReader : IDisposable
         if (_start > 0)
         {
             Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _bufferOffset += _start;
             _end -= _start;
             _start = 0;
         }

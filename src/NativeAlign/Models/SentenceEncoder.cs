@@ -38,8 +38,9 @@ public sealed class SentenceEncoderOptions
 /// <summary>Sentence embeddings, row-major [<see cref="Count"/> × <see cref="Dimension"/>], row i for input i.</summary>
 public sealed class SentenceEmbeddings
 {
-    internal SentenceEmbeddings(int count, int dimension, float[] data, int truncatedInputs, long truncatedTokens)
+    internal SentenceEmbeddings(int count, int dimension, float[] data, int truncatedInputs, long truncatedTokens, long tokens)
     {
+        Tokens = tokens;
         Count = count;
         Dimension = dimension;
         Data = data;
@@ -61,6 +62,9 @@ public sealed class SentenceEmbeddings
 
     /// <summary>How many tokens truncation removed in total.</summary>
     public long TruncatedTokens { get; }
+
+    /// <summary>How many tokens were encoded (special tokens included, after truncation): what throughput is measured in.</summary>
+    public long Tokens { get; }
 
     /// <summary>The embedding of input <paramref name="index"/>.</summary>
     public ReadOnlySpan<float> this[int index] => Data.AsSpan(index * Dimension, Dimension);
@@ -264,7 +268,7 @@ public sealed class SentenceEncoder : IDisposable
         }
 
         var result = EmbedIds(ids, types, progress, cancellationToken);
-        return new SentenceEmbeddings(result.Count, result.Dimension, result.Data, result.TruncatedInputs + truncatedInputs, result.TruncatedTokens + truncatedTokens);
+        return new SentenceEmbeddings(result.Count, result.Dimension, result.Data, result.TruncatedInputs + truncatedInputs, result.TruncatedTokens + truncatedTokens, result.Tokens);
     }
 
     /// <summary>
@@ -300,7 +304,7 @@ public sealed class SentenceEncoder : IDisposable
                 progress?.Report(done);
             }
 
-            return new SentenceEmbeddings(fitted.Length, dim, output, truncatedInputs, truncatedTokens);
+            return new SentenceEmbeddings(fitted.Length, dim, output, truncatedInputs, truncatedTokens, fitted.Sum(s => (long)s.Length));
         }
         finally
         {

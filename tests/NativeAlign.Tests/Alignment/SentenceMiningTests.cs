@@ -1,4 +1,5 @@
 using NativeAlign.Alignment.Sentences;
+using NativeAlign.IO;
 
 namespace NativeAlign.Tests.Alignment;
 
@@ -63,25 +64,53 @@ public sealed class SentenceMiningTests
             Assert.That(csls.Scores[q], Is.EqualTo(cSc[q]).Within(1e-5), $"CSLS score of {q}");
         }
 
-        int total = 0;
-        foreach (var margin in Enum.GetValues<MarginKind>())
+        // The same mining streamed from spill files, in query blocks of 5 rows against corpus chunks of 7 rows, so
+        // every block boundary, a short last block and a short last chunk occur on both sides.
+        string dir = Directory.CreateTempSubdirectory("na-spill-").FullName;
+        try
         {
-            foreach (var strategy in Enum.GetValues<CandidateStrategy>())
+            using var xs = SpillFile.Create(Path.Combine(dir, "out.tsv"), "source", dim);
+            using var ys = SpillFile.Create(Path.Combine(dir, "out.tsv"), "target", dim);
+            Assert.That(Directory.GetFiles(dir), Is.Empty, "spill files are unlinked as soon as they are open");
+            xs.Append(x.AsSpan(0, 20 * dim), 20);
+            xs.Append(x.AsSpan(20 * dim), ns - 20);
+            ys.Append(y, nt);
+            var reported = new List<MiningProgress>();
+            int total = 0;
+            foreach (var margin in Enum.GetValues<MarginKind>())
             {
-                var ours = MarginMiner.Mine(x, ns, y, nt, dim, new MiningOptions { K = 4, Margin = margin, Strategy = strategy, Threshold = threshold, ChunkRows = 16 });
-                var key = $"{margin.ToString().ToLowerInvariant()}/{strategy.ToString().ToLowerInvariant()}";
-                var peer = root.GetProperty("mine").GetProperty(key).EnumerateArray().Select(e => (I: e[0].GetInt64(), J: e[1].GetInt64(), S: e[2].GetDouble())).ToList();
-                Assert.That(ours.Select(p => (p.Source, p.Target)), Is.EqualTo(peer.Select(p => (p.I, p.J))), key);
-                for (int p = 0; p < peer.Count; p++)
+                foreach (var strategy in Enum.GetValues<CandidateStrategy>())
                 {
-                    Assert.That(ours[p].Score, Is.EqualTo(peer[p].S).Within(1e-5), $"{key} pair {p}");
+                    var options = new MiningOptions { K = 4, Margin = margin, Strategy = strategy, Threshold = threshold, ChunkRows = 16 };
+                    var ours = MarginMiner.Mine(x, ns, y, nt, dim, options);
+                    var streamed = MarginMiner.Mine(xs, ys, options with { QueryBlockRows = 5, ChunkRows = 7 }, new SyncProgress(reported.Add));
+                    var key = $"{margin.ToString().ToLowerInvariant()}/{strategy.ToString().ToLowerInvariant()}";
+                    var peer = root.GetProperty("mine").GetProperty(key).EnumerateArray().Select(e => (I: e[0].GetInt64(), J: e[1].GetInt64(), S: e[2].GetDouble())).ToList();
+                    Assert.That(ours.Select(p => (p.Source, p.Target)), Is.EqualTo(peer.Select(p => (p.I, p.J))), key);
+                    Assert.That(streamed.Select(p => (p.Source, p.Target)), Is.EqualTo(peer.Select(p => (p.I, p.J))), key + " streamed");
+                    for (int p = 0; p < peer.Count; p++)
+                    {
+                        Assert.That(ours[p].Score, Is.EqualTo(peer[p].S).Within(1e-5), $"{key} pair {p}");
+                        Assert.That(streamed[p].Score, Is.EqualTo(peer[p].S).Within(1e-5), $"{key} pair {p} streamed");
+                    }
+
+                    total += peer.Count;
                 }
-
-                total += peer.Count;
             }
-        }
 
-        Assert.That(total, Is.GreaterThan(100));
+            Assert.That(total, Is.GreaterThan(100));
+            Assert.That(reported.Where(r => !r.Backward).Max(r => r.Done), Is.EqualTo(ns), "forward search reaches every source row");
+            Assert.That(reported.Where(r => r.Backward).Max(r => r.Done), Is.EqualTo(nt), "backward search reaches every target row");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private sealed class SyncProgress(Action<MiningProgress> report) : IProgress<MiningProgress>
+    {
+        public void Report(MiningProgress value) => report(value);
     }
 
     [Test]

@@ -1,4 +1,5 @@
 using System.Globalization;
+using NativeAlign.Cli;
 using NativeAlign.Cli.Commands;
 using NativeAlign.Tests.IO;
 
@@ -47,6 +48,42 @@ public sealed class MineSearchCommandTests
 
         var scores = rows.Select(r => double.Parse(r[0], CultureInfo.InvariantCulture)).ToList();
         Assert.That(scores, Is.Ordered.Descending);
+    }
+
+    [Test]
+    public void MiningFromPrecomputedEmbeddingsRecoversTheSamePermutation()
+    {
+        string model = LoadingTestSupport.RequireDefaultModel();
+        var pairs = DemoCommand.Pairs;
+        int[] perm = [4, 2, 5, 0, 3, 1];
+        string src = Path.Combine(_dir, "s.txt"), tgt = Path.Combine(_dir, "t.txt"), output = Path.Combine(_dir, "o.tsv");
+        string srcNpy = Path.Combine(_dir, "s.npy"), tgtNpy = Path.Combine(_dir, "t.npy");
+        File.WriteAllLines(src, pairs.Select(p => p.Left));
+        File.WriteAllLines(tgt, perm.Select(i => pairs[i].Right));
+        var embed = new System.CommandLine.RootCommand { EmbedCommand.Create() };
+        Assert.That(CommandRunner.Invoke(embed, ["embed", "--model", model, "--input", src, "--output", srcNpy, "--quiet"]), Is.EqualTo(0));
+        Assert.That(CommandRunner.Invoke(embed, ["embed", "--model", model, "--input", tgt, "--output", tgtNpy, "--quiet"]), Is.EqualTo(0));
+
+        // Only the target precomputed (the source embedded by mine), then both: no model is needed for the second.
+        foreach (var args in new[] { new[] { "--model", model, "--target-embeddings", tgtNpy }, ["--model", Path.Combine(_dir, "no-model"), "--source-embeddings", srcNpy, "--target-embeddings", tgtNpy] })
+        {
+            int code = AlignCommandTests.Run(["mine", "--src", src, "--tgt", tgt, "--output", output, "--k", "2", "--indices", "--quiet", .. args]);
+            Assert.That(code, Is.EqualTo(0), string.Join(' ', args));
+            var rows = File.ReadAllLines(output).Select(l => l.Split('\t')).ToList();
+            Assert.That(rows, Has.Count.EqualTo(pairs.Length));
+            foreach (var r in rows)
+            {
+                int i = int.Parse(r[3], CultureInfo.InvariantCulture) - 1, j = int.Parse(r[4], CultureInfo.InvariantCulture) - 1;
+                Assert.That(perm[j], Is.EqualTo(i), $"target line {j + 1} is the paraphrase of source line {i + 1}");
+                Assert.That((r[1], r[2]), Is.EqualTo((pairs[i].Left, pairs[i].Right)), "the sentences are read back from the inputs");
+            }
+        }
+
+        // Embeddings that do not belong to the text (one row short) are an input error naming the .npy.
+        File.WriteAllLines(tgt, perm.Skip(1).Select(i => pairs[i].Right));
+        var (failed, stderr) = AlignCommandTests.RunCapturingErrors("mine", "--model", model, "--src", src, "--tgt", tgt, "--output", output, "--target-embeddings", tgtNpy, "--quiet");
+        Assert.That(failed, Is.EqualTo(3), stderr);
+        Assert.That(stderr, Does.Contain(tgtNpy).And.Contain("6 rows").And.Contain("5 lines"));
     }
 
     [Test]

@@ -68,27 +68,39 @@ public sealed class CliBadInputTests
         }
 
         var path = Write("secret.txt", "hello\n"u8.ToArray());
+        var readable = Write("open.txt", "hello\n"u8.ToArray());
         File.SetUnixFileMode(path, UnixFileMode.None);
-        bool readable;
+        string? asUser = null;
+        if (CanRead(path))
+        {
+            // Root (CI) reads a mode-000 file anyway, so the run drops to an unprivileged user, as a real one would be.
+            asUser = CliProcess.UnprivilegedUserRunner ?? throw new IgnoreException("running as root without setpriv: no user for whom a file can be unreadable");
+
+            // The folder must be enterable for that user, or the error would be about the folder rather than the file.
+            File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+
+            // The unprivileged CLI must work on a readable file, so the failure below can only come from EACCES.
+            var control = CliProcess.RunAs(_dir, asUser, "tokenize", "--model", Model, "--input", readable);
+            Assert.That(control.ExitCode, Is.EqualTo(0), "the CLI must run for the unprivileged user: " + control.Stderr);
+        }
+
+        AssertOneLineError(CliProcess.RunAs(_dir, asUser, "tokenize", "--model", Model, "--input", path), 3, path, "cannot read");
+    }
+
+    private static bool CanRead(string path)
+    {
         try
         {
             using (File.OpenRead(path))
             {
             }
 
-            readable = true;
+            return true;
         }
         catch (UnauthorizedAccessException)
         {
-            readable = false;
+            return false;
         }
-
-        if (readable)
-        {
-            Assert.Ignore("a file with mode 000 is still readable here (the tests run as root or with CAP_DAC_OVERRIDE), so 'unreadable' cannot be produced");
-        }
-
-        AssertOneLineError(CliProcess.Run(_dir, "tokenize", "--model", Model, "--input", path), 3, path, "cannot read");
     }
 
     [Test]

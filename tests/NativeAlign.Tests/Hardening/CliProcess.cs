@@ -15,20 +15,41 @@ internal static class CliProcess
 
     public static string CliDll => Path.Combine(TestContext.CurrentContext.TestDirectory, "NativeAlign.Cli.dll");
 
-    public static ProcessStartInfo StartInfo(string workingDirectory, params string[] args)
+    /// <summary>
+    /// setpriv (util-linux), which runs a command as uid/gid 65534 (nobody) with no supplementary groups; null when it
+    /// is not installed. Tests running as root use it to meet permission checks that root would bypass.
+    /// </summary>
+    public static string? UnprivilegedUserRunner =>
+        new[] { "/usr/bin/setpriv", "/bin/setpriv" }.FirstOrDefault(File.Exists);
+
+    public static ProcessStartInfo StartInfo(string workingDirectory, params string[] args) => StartInfoAs(workingDirectory, null, args);
+
+    /// <summary>A start of the CLI, through <see cref="UnprivilegedUserRunner"/> when <paramref name="asUser"/> names it.</summary>
+    public static ProcessStartInfo StartInfoAs(string workingDirectory, string? asUser, params string[] args)
     {
         if (!File.Exists(CliDll))
         {
             Assert.Fail($"{CliDll} is missing: the test project references the CLI, so the build should have copied it");
         }
 
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(asUser ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
+        if (asUser is not null)
+        {
+            foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "dotnet" })
+            {
+                info.ArgumentList.Add(a);
+            }
+
+            // nobody's home (/nonexistent) cannot be written; the runtime needs none, but keep it off root's.
+            info.Environment["HOME"] = Path.GetTempPath();
+        }
+
         info.ArgumentList.Add(CliDll);
         foreach (var a in args)
         {
@@ -40,9 +61,12 @@ internal static class CliProcess
     }
 
     /// <summary>Runs to completion (two minutes at most, then the run is killed and the test fails).</summary>
-    public static Result Run(string workingDirectory, params string[] args)
+    public static Result Run(string workingDirectory, params string[] args) => RunAs(workingDirectory, null, args);
+
+    /// <summary>Runs to completion, through <see cref="UnprivilegedUserRunner"/> when <paramref name="asUser"/> names it.</summary>
+    public static Result RunAs(string workingDirectory, string? asUser, params string[] args)
     {
-        using var process = Process.Start(StartInfo(workingDirectory, args))!;
+        using var process = Process.Start(StartInfoAs(workingDirectory, asUser, args))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(2)))

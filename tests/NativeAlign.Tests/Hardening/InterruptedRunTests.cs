@@ -197,3 +197,115 @@ public sealed class InterruptedEmbedTests
     }
 }
 
+
+/// <summary>
+/// <c>nativealign mine</c> interrupted while it embeds the target into its spill file: the spill files are unlinked as
+/// soon as they are open (visible only as deleted files among the process's descriptors, never in the folder), and
+/// SIGINT ends the run with exit 130, one stderr line and nothing on disk; SIGKILL leaves nothing either.
+/// </summary>
+[NonParallelizable]
+public sealed class InterruptedMineTests
+{
+    private string _dir = null!;
+    private string _src = null!;
+    private string _tgt = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Ignore("the test finds the spill files through /proc");
+        }
+
+        _dir = Directory.CreateTempSubdirectory("na-kill-mine-").FullName;
+        _src = Path.Combine(_dir, "src.txt");
+        _tgt = Path.Combine(_dir, "tgt.txt");
+        File.WriteAllLines(_src, Enumerable.Range(0, 40).Select(i => $"Source sentence {i} about trains and rivers."));
+        File.WriteAllLines(_tgt, Enumerable.Range(0, 3000).Select(i => $"Target sentence number {i} is long enough to take a little time to embed, déjà vu, 東京."));
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (_dir is not null)
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    /// <summary>The spill files <paramref name="pid"/> holds open: descriptors whose target is a deleted <c>.out.tsv.*.tmp</c> in the folder.</summary>
+    private string[] OpenSpills(int pid)
+    {
+        var found = new List<string>();
+        try
+        {
+            foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+            {
+                var target = new FileInfo(fd).LinkTarget;
+                if (target is not null && target.StartsWith(Path.Combine(_dir, ".out.tsv."), StringComparison.Ordinal))
+                {
+                    found.Add(target);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The process ended (or closed the descriptor) while we looked.
+        }
+
+        return [.. found];
+    }
+
+    /// <summary>Starts mine and waits until it is embedding the target into its spill file.</summary>
+    private Process StartWhileSpillingTarget()
+    {
+        var process = Process.Start(CliProcess.StartInfo(_dir, "mine", "--model", NativeAlign.Tests.IO.LoadingTestSupport.RequireDefaultModel(), "--src", _src, "--tgt", _tgt, "--output", Path.Combine(_dir, "out.tsv"), "--quiet"))!;
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromMinutes(1))
+        {
+            // A spill file has a name only between its creation and the unlink right after it; wait past that.
+            var spills = OpenSpills(process.Id);
+            if (spills.Any(s => s.Contains(".target.tmp", StringComparison.Ordinal)) && spills.All(s => s.EndsWith(" (deleted)", StringComparison.Ordinal)))
+            {
+                Assert.That(spills.Count(s => s.Contains(".source.tmp", StringComparison.Ordinal)), Is.EqualTo(1), "the source spill is still open: " + string.Join(", ", spills));
+                Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal), Is.EqualTo(new[] { "src.txt", "tgt.txt" }), "no spill file is visible in the folder");
+                return process;
+            }
+
+            if (process.HasExited)
+            {
+                Assert.Fail($"mine finished before its target spill was seen (exit {process.ExitCode}): {process.StandardError.ReadToEnd()}");
+            }
+
+            Thread.Sleep(20);
+        }
+
+        var seen = string.Join(", ", OpenSpills(process.Id));
+        process.Kill();
+        Assert.Fail("no unlinked target spill file appeared within a minute: " + seen);
+        return process;
+    }
+
+    [Test]
+    public void SigintDuringMineExits130AndLeavesNothing()
+    {
+        using var process = StartWhileSpillingTarget();
+        var stderr = process.StandardError.ReadToEndAsync();
+        CliProcess.Signal(process.Id, 2);
+        Assert.That(process.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, "mine must stop at the next batch");
+        Assert.That(process.ExitCode, Is.EqualTo(130), stderr.Result);
+        Assert.That(stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1), stderr.Result);
+        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal), Is.EqualTo(new[] { "src.txt", "tgt.txt" }), "no output, no temporary, no spill");
+    }
+
+    [Test]
+    public void SigkillDuringMineLeavesNothing()
+    {
+        using var process = StartWhileSpillingTarget();
+        CliProcess.Signal(process.Id, 9);
+        process.WaitForExit();
+        Assert.That(process.ExitCode, Is.EqualTo(137), "killed by SIGKILL");
+        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal), Is.EqualTo(new[] { "src.txt", "tgt.txt" }), "spill files die with the process");
+    }
+}

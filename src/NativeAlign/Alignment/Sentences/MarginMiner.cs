@@ -47,9 +47,21 @@ public sealed record MiningOptions
     /// <summary>Corpus rows per streamed chunk; memory is about 256 × this × 4 bytes per thread.</summary>
     public int ChunkRows { get; init; } = 4096;
 
+    /// <summary>
+    /// Query rows searched at once (each block scans the whole other side); with rows on disk this and
+    /// <see cref="ChunkRows"/> bound the vectors in memory: (QueryBlockRows + ChunkRows) × D floats.
+    /// </summary>
+    public int QueryBlockRows { get; init; } = 16384;
+
     /// <summary>Threads (0 = all cores).</summary>
     public int Threads { get; init; }
 }
+
+/// <summary>How far a streamed mining run is: which search, and how many of its queries are done.</summary>
+/// <param name="Backward">False while searching targets for sources, true while searching sources for targets.</param>
+/// <param name="Done">Query rows finished (fractional blocks count in proportion to the corpus rows scanned).</param>
+/// <param name="Total">Query rows of this search.</param>
+public readonly record struct MiningProgress(bool Backward, long Done, long Total);
 
 /// <summary>A mined sentence pair.</summary>
 /// <param name="Source">Source sentence index.</param>
@@ -74,77 +86,111 @@ public static class MarginMiner
             return [];
         }
 
-        int kx = Math.Min(options.K, targetCount), ky = Math.Min(options.K, sourceCount);
+        return Mine(new ArrayVectorRows(source.ToArray(), sourceCount, dim), new ArrayVectorRows(target.ToArray(), targetCount, dim), options);
+    }
+
+    /// <summary>
+    /// Mines pairs between vectors read a block at a time, so rows on disk are never all in memory. Memory is the
+    /// vector blocks — (<see cref="MiningOptions.QueryBlockRows"/> + <see cref="MiningOptions.ChunkRows"/>) × D floats, plus
+    /// the GEMM buffers of <see cref="TopKSearch"/> — and per sentence k neighbours (index and cosine, 8k bytes), the
+    /// mean neighbour cosine (4 bytes) and the candidate bookkeeping (about 40 bytes): no N × D term.
+    /// The result is sorted by descending score (ties by source, then target index).
+    /// </summary>
+    public static List<MinedPair> Mine(IVectorRows source, IVectorRows target, MiningOptions options, IProgress<MiningProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(options);
         if (options.K <= 0)
         {
             throw new NativeAlignException(ErrorKind.Usage, $"mining: k must be positive, got {options.K}");
         }
 
-        var x2y = TopKSearch.Search(source, sourceCount, target, targetCount, dim, kx, options.ChunkRows, options.Threads);
-        var y2x = TopKSearch.Search(target, targetCount, source, sourceCount, dim, ky, options.ChunkRows, options.Threads);
-        var meanX = RowMeans(x2y);
-        var meanY = RowMeans(y2x);
+        if (source.Dimension != target.Dimension)
+        {
+            throw new NativeAlignException(ErrorKind.Usage, $"mining: source vectors have {source.Dimension} dimensions, target vectors {target.Dimension}");
+        }
 
-        var fwd = Best(x2y, meanX, meanY, options.Margin);
-        var bwd = Best(y2x, meanY, meanX, options.Margin);
+        int sourceCount = source.Count, targetCount = target.Count;
+        if (sourceCount == 0 || targetCount == 0)
+        {
+            return [];
+        }
+
+        int kx = Math.Min(options.K, targetCount), ky = Math.Min(options.K, sourceCount);
+        var x2y = Neighbours(source, target, kx, options, false, progress, cancellationToken);
+        var y2x = Neighbours(target, source, ky, options, true, progress, cancellationToken);
+        var fwd = Best(x2y, y2x.Means, options.Margin);
+        var bwd = Best(y2x, x2y.Means, options.Margin);
         var pairs = new List<MinedPair>();
         switch (options.Strategy)
         {
             case CandidateStrategy.Forward:
                 for (int i = 0; i < sourceCount; i++)
                 {
-                    pairs.Add(new MinedPair(i, fwd[i].Other, fwd[i].Score));
+                    pairs.Add(new MinedPair(i, fwd.Other[i], fwd.Score[i]));
                 }
 
                 break;
             case CandidateStrategy.Backward:
                 for (int j = 0; j < targetCount; j++)
                 {
-                    pairs.Add(new MinedPair(bwd[j].Other, j, bwd[j].Score));
+                    pairs.Add(new MinedPair(bwd.Other[j], j, bwd.Score[j]));
                 }
 
                 break;
             case CandidateStrategy.Intersection:
                 for (int i = 0; i < sourceCount; i++)
                 {
-                    long j = fwd[i].Other;
-                    if (bwd[j].Other == i)
+                    int j = fwd.Other[i];
+                    if (j >= 0 && bwd.Other[j] == i)
                     {
-                        pairs.Add(new MinedPair(i, j, fwd[i].Score));
+                        pairs.Add(new MinedPair(i, j, fwd.Score[i]));
                     }
                 }
 
                 break;
             default:
-                var all = new List<MinedPair>(sourceCount + targetCount);
-                for (int i = 0; i < sourceCount; i++)
+                // Candidate n < sourceCount is source n's forward pick, the rest targets' backward picks. Sorted by
+                // descending score, ties by n: forward candidates come before backward ones, as a stable sort would.
+                int all = sourceCount + targetCount;
+                var order = new int[all];
+                for (int n = 0; n < all; n++)
                 {
-                    all.Add(new MinedPair(i, fwd[i].Other, fwd[i].Score));
+                    order[n] = n;
                 }
 
-                for (int j = 0; j < targetCount; j++)
+                float ScoreOf(int n) => n < sourceCount ? fwd.Score[n] : bwd.Score[n - sourceCount];
+                Array.Sort(order, (a, b) =>
                 {
-                    all.Add(new MinedPair(bwd[j].Other, j, bwd[j].Score));
-                }
-
-                // Stable sort: forward candidates come before backward ones on equal scores.
-                var order = all.Select((p, n) => (p, n)).OrderByDescending(t => t.p.Score).ThenBy(t => t.n);
-                var seenSrc = new HashSet<long>();
-                var seenTgt = new HashSet<long>();
-                foreach (var (p, _) in order)
+                    int c = ScoreOf(b).CompareTo(ScoreOf(a));
+                    return c != 0 ? c : a.CompareTo(b);
+                });
+                var seenSrc = new System.Collections.BitArray(sourceCount);
+                var seenTgt = new System.Collections.BitArray(targetCount);
+                foreach (int n in order)
                 {
-                    if (!seenSrc.Contains(p.Source) && !seenTgt.Contains(p.Target))
+                    int i = n < sourceCount ? n : bwd.Other[n - sourceCount];
+                    int j = n < sourceCount ? fwd.Other[n] : n - sourceCount;
+                    if (i >= 0 && j >= 0 && !seenSrc[i] && !seenTgt[j])
                     {
-                        seenSrc.Add(p.Source);
-                        seenTgt.Add(p.Target);
-                        pairs.Add(p);
+                        seenSrc[i] = true;
+                        seenTgt[j] = true;
+                        pairs.Add(new MinedPair(i, j, ScoreOf(n)));
                     }
                 }
 
                 break;
         }
 
-        return [.. pairs.Where(p => p.Score >= options.Threshold).OrderByDescending(p => p.Score).ThenBy(p => p.Source).ThenBy(p => p.Target)];
+        pairs.RemoveAll(p => !(p.Score >= options.Threshold));
+        pairs.Sort((a, b) =>
+        {
+            int c = b.Score.CompareTo(a.Score);
+            c = c != 0 ? c : a.Source.CompareTo(b.Source);
+            return c != 0 ? c : a.Target.CompareTo(b.Target);
+        });
+        return pairs;
     }
 
     /// <summary>margin(a, b) as defined by <paramref name="kind"/>.</summary>
@@ -160,31 +206,82 @@ public static class MarginMiner
         var means = new float[r.Queries];
         for (int q = 0; q < r.Queries; q++)
         {
-            double s = 0;
-            int n = 0;
-            foreach (var x in r.ScoresOf(q))
-            {
-                if (float.IsFinite(x))
-                {
-                    s += x;
-                    n++;
-                }
-            }
-
-            means[q] = n == 0 ? 0f : (float)(s / n);
+            means[q] = Mean(r.ScoresOf(q));
         }
 
         return means;
     }
 
-    private static (long Other, float Score)[] Best(TopKResult nn, float[] meanSelf, float[] meanOther, MarginKind kind)
+    /// <summary>The mean of the finite scores (missing neighbours are −∞), 0 when there are none.</summary>
+    private static float Mean(ReadOnlySpan<float> scores)
     {
-        var best = new (long, float)[nn.Queries];
+        double s = 0;
+        int n = 0;
+        foreach (var x in scores)
+        {
+            if (float.IsFinite(x))
+            {
+                s += x;
+                n++;
+            }
+        }
+
+        return n == 0 ? 0f : (float)(s / n);
+    }
+
+    /// <summary>
+    /// Every query's k nearest corpus rows, streamed: a block of query rows is read, the whole corpus is scanned past it
+    /// a chunk at a time (<see cref="TopKSearch"/>), and only the block's neighbour lists are kept.
+    /// </summary>
+    private static Neighbourhood Neighbours(IVectorRows queries, IVectorRows corpus, int k, MiningOptions options, bool backward, IProgress<MiningProgress>? progress, CancellationToken cancel)
+    {
+        int dim = queries.Dimension, nq = queries.Count, nc = corpus.Count;
+        int blockRows = Math.Clamp(options.QueryBlockRows, 1, nq);
+        int chunkRows = Math.Clamp(options.ChunkRows, 1, nc);
+        var result = new Neighbourhood(nq, k);
+        var block = new float[(long)blockRows * dim];
+        var chunk = new float[(long)chunkRows * dim];
+        for (int q0 = 0; q0 < nq; q0 += blockRows)
+        {
+            int qn = Math.Min(blockRows, nq - q0);
+            queries.Read(q0, qn, block.AsSpan(0, qn * dim));
+            var search = new TopKSearch(block, qn, dim, k, options.Threads);
+            for (int c0 = 0; c0 < nc; c0 += chunkRows)
+            {
+                cancel.ThrowIfCancellationRequested();
+                int cn = Math.Min(chunkRows, nc - c0);
+                corpus.Read(c0, cn, chunk.AsSpan(0, cn * dim));
+                search.AddChunk(chunk.AsSpan(0, cn * dim), cn, c0);
+                progress?.Report(new MiningProgress(backward, q0 + ((long)qn * (c0 + cn) / nc), nq));
+            }
+
+            var top = search.Result;
+            for (int q = 0; q < qn; q++)
+            {
+                var idx = top.IndicesOf(q);
+                var sc = top.ScoresOf(q);
+                for (int c = 0; c < k; c++)
+                {
+                    result.Indices[((long)(q0 + q) * k) + c] = (int)idx[c];
+                }
+
+                sc.CopyTo(result.Scores.AsSpan((q0 + q) * k, k));
+                result.Means[q0 + q] = Mean(sc);
+            }
+        }
+
+        return result;
+    }
+
+    private static (int[] Other, float[] Score) Best(Neighbourhood nn, float[] meanOther, MarginKind kind)
+    {
+        var other = new int[nn.Queries];
+        var score = new float[nn.Queries];
         for (int q = 0; q < nn.Queries; q++)
         {
-            var idx = nn.IndicesOf(q);
-            var sc = nn.ScoresOf(q);
-            long bestIdx = -1;
+            var idx = nn.Indices.AsSpan(q * nn.K, nn.K);
+            var sc = nn.Scores.AsSpan(q * nn.K, nn.K);
+            int bestIdx = -1;
             float bestScore = float.NegativeInfinity;
             for (int c = 0; c < idx.Length; c++)
             {
@@ -193,7 +290,7 @@ public static class MarginMiner
                     continue;
                 }
 
-                float s = Margin(kind, sc[c], (meanSelf[q] + meanOther[idx[c]]) / 2f);
+                float s = Margin(kind, sc[c], (nn.Means[q] + meanOther[idx[c]]) / 2f);
                 if (s > bestScore)
                 {
                     bestScore = s;
@@ -201,10 +298,25 @@ public static class MarginMiner
                 }
             }
 
-            best[q] = (bestIdx, bestScore);
+            other[q] = bestIdx;
+            score[q] = bestScore;
         }
 
-        return best;
+        return (other, score);
+    }
+
+    /// <summary>Compact k-NN lists of a whole side: int indices (−1 when missing), cosines and their means.</summary>
+    private sealed class Neighbourhood(int queries, int k)
+    {
+        public int Queries { get; } = queries;
+
+        public int K { get; } = k;
+
+        public int[] Indices { get; } = new int[(long)queries * k];
+
+        public float[] Scores { get; } = new float[(long)queries * k];
+
+        public float[] Means { get; } = new float[queries];
     }
 }
 

@@ -55,10 +55,19 @@ public sealed class TopKSearch
 
     /// <summary>Prepares a search of <paramref name="queryCount"/> queries [queryCount×dim] for the <paramref name="k"/> best corpus rows.</summary>
     public TopKSearch(ReadOnlySpan<float> queries, int queryCount, int dim, int k, int threads = 0)
+        : this(Checked(queries, queryCount, dim), queryCount, dim, k, threads)
     {
-        if (queryCount < 0 || dim <= 0 || (long)queryCount * dim != queries.Length)
+    }
+
+    /// <summary>
+    /// Searches with the first <paramref name="queryCount"/> rows of <paramref name="queries"/>, which the caller lends
+    /// (not copied; it must not change until the search is done): a streamed search reuses one block buffer.
+    /// </summary>
+    internal TopKSearch(float[] queries, int queryCount, int dim, int k, int threads)
+    {
+        if (queryCount < 0 || dim <= 0 || (long)queryCount * dim > queries.Length)
         {
-            throw new NativeAlignException(ErrorKind.Usage, $"top-k: {queryCount} queries × {dim} dimensions do not match {queries.Length} values");
+            throw new NativeAlignException(ErrorKind.Usage, $"top-k: {queryCount} queries × {dim} dimensions do not fit {queries.Length} values");
         }
 
         if (k <= 0 || k > 4096)
@@ -66,10 +75,20 @@ public sealed class TopKSearch
             throw new NativeAlignException(ErrorKind.Usage, $"top-k: k must be in 1..4096, got {k}");
         }
 
-        _queries = queries.ToArray();
+        _queries = queries;
         _dim = dim;
         _result = new TopKResult(queryCount, k);
         _threads = threads <= 0 ? Environment.ProcessorCount : threads;
+    }
+
+    private static float[] Checked(ReadOnlySpan<float> queries, int queryCount, int dim)
+    {
+        if (queryCount < 0 || dim <= 0 || (long)queryCount * dim != queries.Length)
+        {
+            throw new NativeAlignException(ErrorKind.Usage, $"top-k: {queryCount} queries × {dim} dimensions do not match {queries.Length} values");
+        }
+
+        return queries.ToArray();
     }
 
     /// <summary>The running result; complete once every corpus chunk has been added.</summary>
