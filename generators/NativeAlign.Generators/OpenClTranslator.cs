@@ -276,7 +276,10 @@ internal sealed class OpenClTranslator
             case IVariableDeclarationGroupOperation group:
                 foreach (var declaration in group.Declarations)
                 {
-                    writer.Line((LocalAllocation(declaration) ?? Declaration(declaration)) + ";");
+                    foreach (string line in ((LocalAllocation(declaration) ?? Declaration(declaration)) + ";").Split('\n'))
+                    {
+                        writer.Line(line);
+                    }
                 }
 
                 break;
@@ -447,7 +450,16 @@ internal sealed class OpenClTranslator
         }
 
         string element = ScalarName(invocation.TargetMethod.TypeArguments[0]) ?? "?";
-        return "__local " + element + " " + Identifier(declarator.Symbol.Name) + "[" + length.ToString(CultureInfo.InvariantCulture) + "]";
+        string name = Identifier(declarator.Symbol.Name);
+        string size = "[" + length.ToString(CultureInfo.InvariantCulture) + "]";
+        if (element == "half")
+        {
+            // Without cl_khr_fp16 OpenCL C allows half only behind a pointer, not as an array: the storage is
+            // declared as ushort (same size and alignment) and viewed as half for vload_half/vstore_half.
+            return "__local ushort " + name + "_storage" + size + ";\n__local half* " + name + " = (__local half*)" + name + "_storage";
+        }
+
+        return "__local " + element + " " + name + size;
     }
 
     private static bool IsLocalAllocate(IMethodSymbol method) =>

@@ -1,7 +1,8 @@
 // HalfStorageProbe: translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.
 __kernel void HalfStorageProbe(__global const half* input, __global half* scaled, __global float* widened, __global half* mirrored, int n)
 {
-    __local half tile[8];
+    __local ushort tile_storage[8];
+    __local half* tile = (__local half*)tile_storage;
     int i = (int)get_global_id(0);
     int l = (int)get_local_id(0);
     vstore_half(i < n ? vload_half(i, input) : -1.0f, l, tile);
