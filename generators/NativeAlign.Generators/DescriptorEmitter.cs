@@ -95,7 +95,7 @@ internal static class DescriptorEmitter
         w.Line("/// <inheritdoc/>");
         w.Line("public static " + Kernels + "KernelHints Hints => new(" + model.LocalSizeX.ToString(CultureInfo.InvariantCulture) + ", "
             + model.LocalSizeY.ToString(CultureInfo.InvariantCulture) + ", " + (model.UsesBarriers ? "true" : "false") + ", "
-            + (model.UnsafeMathOptimizations ? "true" : "false") + ");");
+            + (model.UnsafeMathOptimizations ? "true" : "false") + (model.UsesHalfArithmetic ? ", UsesHalfArithmetic: true" : string.Empty) + ");");
         w.Line();
         w.Line("/// <inheritdoc/>");
         w.Line("public static string OpenClSource => " + Verbatim(model.OpenClSource) + ";");

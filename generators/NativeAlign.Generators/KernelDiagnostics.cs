@@ -43,7 +43,7 @@ internal static class KernelDiagnostics
         "NAK0010", "Captured state in kernel", "Kernel '{0}': '{1}' reads state outside the kernel (a field, property or 'this'); pass it as a parameter or make it a const");
 
     public static readonly DiagnosticDescriptor UnsupportedParameter = Error(
-        "NAK0011", "Unsupported kernel parameter", "Kernel '{0}': parameter '{1}' of type '{2}' is not supported; use a scalar (float, int, uint, long, ulong), GlobalBuffer<T>, ReadOnlyGlobalBuffer<T> or LocalBuffer<T>");
+        "NAK0011", "Unsupported kernel parameter", "Kernel '{0}': parameter '{1}' of type '{2}' is not supported; use a scalar (float, int, uint, long, ulong, Half), GlobalBuffer<T>, ReadOnlyGlobalBuffer<T> or LocalBuffer<T>");
 
     public static readonly DiagnosticDescriptor InvalidKernelMethod = Error(
         "NAK0012", "Invalid kernel method", "Kernel '{0}': {1}");
@@ -84,12 +84,15 @@ internal static class KernelDiagnostics
     public static readonly DiagnosticDescriptor AttentionRegisterBudget = Error(
         "NAK0024", "Attention micro-kernel exceeds the register file", "Micro-kernel '{0}': head size {1} needs {2} = {3} registers, more than the {4} available; the query row or the accumulator would spill on every key");
 
+    public static readonly DiagnosticDescriptor UnsupportedSwitch = Error(
+        "NAK0025", "Unsupported switch form in kernel", "Kernel '{0}': {1} is not supported; kernels take switch statements on an integer or enum value with constant case labels, default and break");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> All = new[]
     {
         UnsupportedConstruct, ForEach, ExceptionHandling, Lambda, StringUse, Allocation, Linq, Recursion, VirtualCall,
         CapturedState, UnsupportedParameter, InvalidKernelMethod, UnsupportedCall, UnsupportedType, NestedSideEffect, InvalidSpecialization, LocalAllocation,
         InvalidMicroKernelType, InvalidMicroKernelShape, MicroKernelColumnsNotLaneMultiple, MicroKernelRegisterBudget,
-        AttentionHeadSizeUnsupported, AttentionVectorWidth, AttentionRegisterBudget,
+        AttentionHeadSizeUnsupported, AttentionVectorWidth, AttentionRegisterBudget, UnsupportedSwitch,
     }.ToDictionary(d => d.Id);
 
     public static DiagnosticDescriptor ById(string id) => All[id];

@@ -193,6 +193,7 @@ public sealed class KernelGenerator : IIncrementalGenerator
             localX,
             localY,
             translator.UsesBarriers,
+            translator.UsesHalfArithmetic,
             unsafeMath,
             specializedParameter,
             new EquatableArray<int>(specializedValues));

@@ -38,6 +38,7 @@ internal sealed record KernelModel(
     int LocalSizeX,
     int LocalSizeY,
     bool UsesBarriers,
+    bool UsesHalfArithmetic,
     bool UnsafeMathOptimizations,
     string SpecializedParameter,
     EquatableArray<int> SpecializedValues)

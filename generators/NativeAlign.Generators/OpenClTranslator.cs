@@ -20,6 +20,7 @@ internal sealed class OpenClTranslator
 {
     private const string KernelsNamespace = "NativeAlign.Kernels";
     private const string BuiltinAttribute = "NativeAlign.Kernels.OpenClBuiltinAttribute";
+    private const string HalfType = "global::System.Half";
 
     private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal)
     {
@@ -55,6 +56,13 @@ internal sealed class OpenClTranslator
     public bool UsesBarriers { get; private set; }
 
     /// <summary>
+    /// Whether the program computes with <c>half</c> values (half locals, scalars or operators), which OpenCL C only
+    /// allows under cl_khr_fp16. Half buffers read and written through vload_half/vstore_half do not count: that
+    /// storage-only use is core OpenCL C and runs on every device.
+    /// </summary>
+    public bool UsesHalfArithmetic { get; private set; }
+
+    /// <summary>
     /// Translates the kernel; returns the whole program text, or null when a diagnostic was reported. With a
     /// specialised parameter, the program holds the generic kernel and, after it, one kernel per value named
     /// <c>{Kernel}_{parameter}{value}</c> in which the parameter is replaced by the constant (same signature, so the
@@ -78,6 +86,11 @@ internal sealed class OpenClTranslator
 
             var p = parameters[i];
             string element = ScalarName(p.ElementType) ?? "?";
+            if (p.Kind == KernelParameterKind.Scalar && element == "half")
+            {
+                UsesHalfArithmetic = true;
+            }
+
             signature.Append(p.Kind switch
             {
                 KernelParameterKind.GlobalBuffer => "__global " + element + "* ",
@@ -111,6 +124,11 @@ internal sealed class OpenClTranslator
 
         var program = new StringBuilder();
         program.Append("// ").Append(kernel.Name).Append(": translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.\n");
+        if (UsesHalfArithmetic)
+        {
+            program.Append("#pragma OPENCL EXTENSION cl_khr_fp16 : enable\n");
+        }
+
         program.Append(_helpers);
         program.Append(kernels);
         return program.ToString();
@@ -133,8 +151,22 @@ internal sealed class OpenClTranslator
         "byte" => "uchar",
         "sbyte" => "char",
         "bool" => "bool",
+        HalfType => "half",
         _ => null,
     };
+
+    /// <summary>Maps a C# type to OpenCL C, an enum to its underlying integer type; null when there is no mapping.</summary>
+    private static string? ScalarName(ITypeSymbol type) =>
+        ScalarName(TypeName(type is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } underlying } ? underlying : type));
+
+    private static bool IsHalf(ITypeSymbol? type) => type is not null && TypeName(type) == HalfType;
+
+    /// <summary>The buffer and index of an element access to a buffer of half, or null.</summary>
+    private static IPropertyReferenceOperation? HalfElement(IOperation operation) =>
+        operation is IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { Type: { } buffer } } indexer
+            && BufferKind(buffer) is not null && IsHalf(indexer.Type)
+            ? indexer
+            : null;
 
     /// <summary>The buffer kind of a NativeAlign.Kernels buffer view type, or null.</summary>
     public static KernelParameterKind? BufferKind(ITypeSymbol type)
@@ -244,7 +276,10 @@ internal sealed class OpenClTranslator
             case IVariableDeclarationGroupOperation group:
                 foreach (var declaration in group.Declarations)
                 {
-                    writer.Line((LocalAllocation(declaration) ?? Declaration(declaration)) + ";");
+                    foreach (string line in ((LocalAllocation(declaration) ?? Declaration(declaration)) + ";").Split('\n'))
+                    {
+                        writer.Line(line);
+                    }
                 }
 
                 break;
@@ -300,6 +335,9 @@ internal sealed class OpenClTranslator
                 break;
             case IEmptyOperation:
                 break;
+            case ISwitchOperation switchOperation:
+                WriteSwitch(writer, switchOperation);
+                break;
             case IForEachLoopOperation:
                 Report(KernelDiagnostics.ForEach, statement.Syntax);
                 break;
@@ -316,6 +354,78 @@ internal sealed class OpenClTranslator
                 Report(KernelDiagnostics.UnsupportedConstruct, statement.Syntax, Describe(statement));
                 break;
         }
+    }
+
+    /// <summary>
+    /// A switch statement on an integer or enum value with constant labels, default and break. Each section's
+    /// statements are braced: C forbids a declaration right after a label, and C# scopes a section's locals to the
+    /// whole switch block, so a local shared between sections is refused rather than silently re-scoped.
+    /// </summary>
+    private void WriteSwitch(CodeWriter writer, ISwitchOperation switchOperation)
+    {
+        var governing = switchOperation.Value.Type;
+        bool integral = governing is not null && (governing.TypeKind == TypeKind.Enum || governing.SpecialType is SpecialType.System_Int32
+            or SpecialType.System_UInt32 or SpecialType.System_Int64 or SpecialType.System_UInt64 or SpecialType.System_Int16
+            or SpecialType.System_UInt16 or SpecialType.System_Byte or SpecialType.System_SByte);
+        if (!integral)
+        {
+            Report(KernelDiagnostics.UnsupportedSwitch, switchOperation.Value.Syntax, "a switch on '" + (governing?.ToDisplayString() ?? "?") + "'");
+            return;
+        }
+
+        writer.Line("switch (" + Expression(switchOperation.Value) + ")");
+        writer.Line("{");
+        writer.Indent++;
+        foreach (var section in switchOperation.Cases)
+        {
+            foreach (var clause in section.Clauses)
+            {
+                if (clause is IDefaultCaseClauseOperation)
+                {
+                    writer.Line("default:");
+                }
+                else if (clause is ISingleValueCaseClauseOperation { Value: { ConstantValue.HasValue: true, Type: { } type } value })
+                {
+                    writer.Line("case " + Literal(value.ConstantValue.Value, type, value.Syntax, out _) + ":");
+                }
+                else
+                {
+                    Report(KernelDiagnostics.UnsupportedSwitch, clause.Syntax, "a pattern or guarded case label");
+                }
+            }
+
+            // C# puts a section's declarations in the switch block's scope (ISwitchOperation.Locals), so find them by their declarators.
+            var declared = section.Body.SelectMany(b => b.DescendantsAndSelf()).OfType<IVariableDeclaratorOperation>().Select(d => d.Symbol).ToList();
+            foreach (var other in switchOperation.Cases)
+            {
+                if (other == section || declared.Count == 0)
+                {
+                    continue;
+                }
+
+                var shared = other.Body.SelectMany(b => b.DescendantsAndSelf()).OfType<ILocalReferenceOperation>()
+                    .FirstOrDefault(r => declared.Contains(r.Local, SymbolEqualityComparer.Default));
+                if (shared is not null)
+                {
+                    Report(KernelDiagnostics.UnsupportedSwitch, shared.Syntax, "the local '" + shared.Local.Name + "' declared in another switch section");
+                }
+            }
+
+            writer.Line("{");
+            writer.Indent++;
+            _blockDepth++;
+            foreach (var statement in section.Body)
+            {
+                WriteStatement(writer, statement);
+            }
+
+            _blockDepth--;
+            writer.Indent--;
+            writer.Line("}");
+        }
+
+        writer.Indent--;
+        writer.Line("}");
     }
 
     /// <summary>
@@ -339,8 +449,17 @@ internal sealed class OpenClTranslator
             return "?";
         }
 
-        string element = ScalarName(TypeName(invocation.TargetMethod.TypeArguments[0])) ?? "?";
-        return "__local " + element + " " + Identifier(declarator.Symbol.Name) + "[" + length.ToString(CultureInfo.InvariantCulture) + "]";
+        string element = ScalarName(invocation.TargetMethod.TypeArguments[0]) ?? "?";
+        string name = Identifier(declarator.Symbol.Name);
+        string size = "[" + length.ToString(CultureInfo.InvariantCulture) + "]";
+        if (element == "half")
+        {
+            // Without cl_khr_fp16 OpenCL C allows half only behind a pointer, not as an array: the storage is
+            // declared as ushort (same size and alignment) and viewed as half for vload_half/vstore_half.
+            return "__local ushort " + name + "_storage" + size + ";\n__local half* " + name + " = (__local half*)" + name + "_storage";
+        }
+
+        return "__local " + element + " " + name + size;
     }
 
     private static bool IsLocalAllocate(IMethodSymbol method) =>
@@ -396,8 +515,9 @@ internal sealed class OpenClTranslator
 
     private string LocalType(ITypeSymbol type, SyntaxNode at)
     {
-        if (ScalarName(TypeName(type)) is { } scalar)
+        if (ScalarName(type) is { } scalar)
         {
+            UsesHalfArithmetic |= scalar == "half";
             return scalar;
         }
 
@@ -440,6 +560,12 @@ internal sealed class OpenClTranslator
             return Literal(operation.ConstantValue.Value, operation.Type, operation.Syntax, out precedence);
         }
 
+        // Every half value computed here is a device half (a store into a half buffer goes through vstore_half).
+        if (IsHalf(operation.Type) && !(operation is ISimpleAssignmentOperation { Target: var stored } && HalfElement(stored) is not null))
+        {
+            UsesHalfArithmetic = true;
+        }
+
         switch (operation)
         {
             case ILocalReferenceOperation local:
@@ -461,6 +587,10 @@ internal sealed class OpenClTranslator
                 return increment.IsPostfix ? target + op : op + target;
             }
 
+            case ISimpleAssignmentOperation { Target: var target } assignment when HalfElement(target) is { } element:
+                // vstore_half rounds to nearest even, as C#'s (Half) conversion does, and needs no cl_khr_fp16.
+                return "vstore_half(" + HalfStoreValue(assignment.Value) + ", " + Expression(element.Arguments[0].Value) + ", "
+                    + Operand(element.Instance!, PrecedencePrimary) + ")";
             case ISimpleAssignmentOperation assignment:
                 precedence = PrecedenceAssignment;
                 return Operand(assignment.Target, PrecedencePrimary) + " = " + Operand(assignment.Value, PrecedenceAssignment);
@@ -487,6 +617,9 @@ internal sealed class OpenClTranslator
                 or IDynamicObjectCreationOperation or IWithOperation or ICollectionExpressionOperation:
                 Report(KernelDiagnostics.Allocation, operation.Syntax, operation.Syntax.ToString());
                 return "?";
+            case ISwitchExpressionOperation:
+                Report(KernelDiagnostics.UnsupportedSwitch, operation.Syntax, "a switch expression");
+                return "?";
             case ITranslatedQueryOperation:
                 Report(KernelDiagnostics.Linq, operation.Syntax);
                 return "?";
@@ -508,14 +641,14 @@ internal sealed class OpenClTranslator
 
     private string Binary(IBinaryOperation binary, out int precedence)
     {
-        if (binary.OperatorMethod is not null)
+        if (binary.OperatorMethod is not null && !IsHalf(binary.OperatorMethod.ContainingType))
         {
             Report(KernelDiagnostics.UnsupportedConstruct, binary.Syntax, "the user-defined operator '" + binary.OperatorMethod.ToDisplayString() + "'");
             precedence = PrecedencePrimary;
             return "?";
         }
 
-        bool floating = binary.LeftOperand.Type?.SpecialType == SpecialType.System_Single;
+        bool floating = binary.LeftOperand.Type?.SpecialType == SpecialType.System_Single || IsHalf(binary.LeftOperand.Type);
         if (binary.OperatorKind == BinaryOperatorKind.Remainder && floating)
         {
             // C# % on floats is C's fmod (truncated remainder), not an operator in C.
@@ -596,7 +729,7 @@ internal sealed class OpenClTranslator
     private string Unary(IUnaryOperation unary, out int precedence)
     {
         precedence = PrecedenceUnary;
-        if (unary.OperatorMethod is not null)
+        if (unary.OperatorMethod is not null && !IsHalf(unary.OperatorMethod.ContainingType))
         {
             Report(KernelDiagnostics.UnsupportedConstruct, unary.Syntax, "the user-defined operator '" + unary.OperatorMethod.ToDisplayString() + "'");
             return "?";
@@ -625,14 +758,14 @@ internal sealed class OpenClTranslator
     private string CompoundAssignment(ICompoundAssignmentOperation compound, out int precedence)
     {
         precedence = PrecedenceAssignment;
-        if (compound.OperatorMethod is not null)
+        if (compound.OperatorMethod is not null && !IsHalf(compound.OperatorMethod.ContainingType))
         {
             Report(KernelDiagnostics.UnsupportedConstruct, compound.Syntax, "the user-defined operator '" + compound.OperatorMethod.ToDisplayString() + "'");
             return "?";
         }
 
         string target = Operand(compound.Target, PrecedencePrimary);
-        if (compound.OperatorKind == BinaryOperatorKind.Remainder && compound.Target.Type?.SpecialType == SpecialType.System_Single)
+        if (compound.OperatorKind == BinaryOperatorKind.Remainder && (compound.Target.Type?.SpecialType == SpecialType.System_Single || IsHalf(compound.Target.Type)))
         {
             return target + " = fmod(" + target + ", " + Expression(compound.Value) + ")";
         }
@@ -663,6 +796,11 @@ internal sealed class OpenClTranslator
     private string Conversion(IConversionOperation conversion, out int precedence)
     {
         precedence = PrecedenceUnary;
+        if (conversion.OperatorMethod is { } method && IsHalf(method.ContainingType))
+        {
+            return HalfConversion(conversion, out precedence);
+        }
+
         if (conversion.OperatorMethod is not null)
         {
             Report(KernelDiagnostics.UnsupportedConstruct, conversion.Syntax, "the user-defined conversion '" + conversion.OperatorMethod.ToDisplayString() + "'");
@@ -676,14 +814,14 @@ internal sealed class OpenClTranslator
             return Expression(conversion.Operand, out precedence);
         }
 
-        string? target = ScalarName(TypeName(to));
+        string? target = ScalarName(to);
         if (target is null)
         {
             Report(to.SpecialType == SpecialType.System_String ? KernelDiagnostics.StringUse : KernelDiagnostics.UnsupportedType, conversion.Syntax, TypeName(to));
             return "?";
         }
 
-        if (from is not null && ScalarName(TypeName(from)) is null)
+        if (from is not null && ScalarName(from) is null)
         {
             Report(KernelDiagnostics.UnsupportedType, conversion.Operand.Syntax, TypeName(from));
             return "?";
@@ -693,6 +831,71 @@ internal sealed class OpenClTranslator
         // (e.g. int vs uint comparisons), and an explicit cast keeps the device arithmetic identical to C#.
         return "(" + target + ")" + Operand(conversion.Operand, PrecedenceUnary);
     }
+
+    /// <summary>
+    /// System.Half's conversions are user-defined operators in C#; float to half and back map to OpenCL, other
+    /// pairs go through float in C# so that the rounding is spelled out.
+    /// </summary>
+    private string HalfConversion(IConversionOperation conversion, out int precedence)
+    {
+        precedence = PrecedencePrimary;
+        var from = conversion.Operand.Type;
+        var to = conversion.Type;
+        if (IsHalf(from) && to?.SpecialType == SpecialType.System_Single)
+        {
+            return HalfAsFloat(conversion.Operand, out precedence);
+        }
+
+        if (from?.SpecialType == SpecialType.System_Single && IsHalf(to))
+        {
+            // Round to nearest even, as C# does; a device half, so the caller has set UsesHalfArithmetic.
+            return "convert_half(" + Expression(conversion.Operand) + ")";
+        }
+
+        Report(KernelDiagnostics.UnsupportedConstruct, conversion.Syntax, "the conversion from '" + from?.ToDisplayString() + "' to '" + to?.ToDisplayString() + "' (convert through float)");
+        return "?";
+    }
+
+    /// <summary>
+    /// A half value as a float: an element of a half buffer through vload_half (core OpenCL C, exact), a conditional
+    /// branch-wise, anything else by widening a device half.
+    /// </summary>
+    private string HalfAsFloat(IOperation half, out int precedence)
+    {
+        precedence = PrecedencePrimary;
+        if (HalfElement(half) is { } element)
+        {
+            return "vload_half(" + Expression(element.Arguments[0].Value) + ", " + Operand(element.Instance!, PrecedencePrimary) + ")";
+        }
+
+        if (half is IConditionalOperation { WhenFalse: { } whenFalse } conditional)
+        {
+            precedence = PrecedenceConditional;
+            return Operand(conditional.Condition, PrecedenceConditional + 1) + " ? " + Parenthesised(HalfAsFloat(conditional.WhenTrue, out int t), t, PrecedenceAssignment)
+                + " : " + Parenthesised(HalfAsFloat(whenFalse, out int f), f, PrecedenceConditional);
+        }
+
+        precedence = PrecedenceUnary;
+        return "(float)" + Operand(half, PrecedenceUnary);
+    }
+
+    /// <summary>The float that vstore_half rounds into a half buffer: what C# converts to Half, without a device half on the way.</summary>
+    private string HalfStoreValue(IOperation half)
+    {
+        if (half is IConversionOperation { OperatorMethod: not null, Operand.Type.SpecialType: SpecialType.System_Single } conversion && IsHalf(conversion.Type))
+        {
+            return Expression(conversion.Operand);
+        }
+
+        if (half is IConditionalOperation { WhenFalse: { } whenFalse } conditional)
+        {
+            return Operand(conditional.Condition, PrecedenceConditional + 1) + " ? " + HalfStoreValue(conditional.WhenTrue) + " : " + HalfStoreValue(whenFalse);
+        }
+
+        return HalfAsFloat(half, out _);
+    }
+
+    private static string Parenthesised(string text, int precedence, int minimum) => precedence < minimum ? "(" + text + ")" : text;
 
     private string Invocation(IInvocationOperation invocation, out int precedence)
     {
@@ -892,7 +1095,7 @@ internal sealed class OpenClTranslator
 
         if (BufferKind(parameter.Type) is { } kind)
         {
-            string element = ScalarName(TypeName(((INamedTypeSymbol)parameter.Type).TypeArguments[0])) ?? "?";
+            string element = ScalarName(((INamedTypeSymbol)parameter.Type).TypeArguments[0]) ?? "?";
             return kind switch
             {
                 KernelParameterKind.GlobalBuffer => "__global " + element + "*",
@@ -967,7 +1170,6 @@ internal sealed class OpenClTranslator
 
     private static string Describe(IOperation operation) => operation.Kind switch
     {
-        OperationKind.Switch or OperationKind.SwitchExpression => "switch",
         OperationKind.Branch => "goto",
         OperationKind.Using or OperationKind.UsingDeclaration => "using",
         OperationKind.Lock => "lock",

@@ -54,7 +54,11 @@ public interface IKernelArgumentBinder
 /// <param name="LocalSizeY">Preferred work-group size along dimension 1, or 0.</param>
 /// <param name="UsesBarriers">Whether the kernel synchronises its work-group (needs a cooperative CPU emulation).</param>
 /// <param name="UnsafeMathOptimizations">Whether the program is built with <c>-cl-unsafe-math-optimizations</c> (see <see cref="KernelAttribute.UnsafeMathOptimizations"/>).</param>
-public readonly record struct KernelHints(int LocalSizeX, int LocalSizeY, bool UsesBarriers, bool UnsafeMathOptimizations = false);
+/// <param name="UsesHalfArithmetic">
+/// Whether the program computes with <c>half</c> values and so needs a device with the cl_khr_fp16 extension; kernels
+/// that only store half in buffers (read and written through vload_half/vstore_half) run anywhere.
+/// </param>
+public readonly record struct KernelHints(int LocalSizeX, int LocalSizeY, bool UsesBarriers, bool UnsafeMathOptimizations = false, bool UsesHalfArithmetic = false);
 
 /// <summary>An OpenCL NDRange of one to three dimensions.</summary>
 public readonly record struct NDRange

@@ -22,7 +22,8 @@ public sealed class DiagnosticTests
 
     private static IEnumerable<TestCaseData> Cases()
     {
-        yield return Case("NAK0001", "switch", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { [|switch (n) { case 1: x[0] = 1; break; }|] }");
+        yield return Case("NAK0001", "is pattern", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { x[0] = [|n is 3|] ? 1 : 0; }");
+        yield return Case("NAK0001", "half from int", "[Kernel] public static void M(GlobalBuffer<System.Half> x, int n) { x[0] = [|(System.Half)n|]; }");
         yield return Case("NAK0002", "foreach", "[Kernel] public static void M(GlobalBuffer<int> x) { [|foreach (int v in new int[] { 1, 2 }) { x[0] = v; }|] }");
         yield return Case("NAK0003", "try", "[Kernel] public static void M(GlobalBuffer<int> x) { [|try { x[0] = 1; } finally { x[1] = 2; }|] }");
         yield return Case("NAK0003", "throw", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { if (n < 0) { [|throw new System.ArgumentException();|] } x[0] = n; }");
@@ -45,6 +46,11 @@ public sealed class DiagnosticTests
         yield return Case("NAK0016", "duplicate specialised value", "[Kernel, [|Specialize(\"n\", 64, 64)|]] public static void M(GlobalBuffer<int> x, int n) { x[0] = n; }");
         yield return Case("NAK0017", "allocation in a loop", "[Kernel] public static void M(GlobalBuffer<float> x, int n) { for (int i = 0; i < n; i++) { LocalBuffer<float> t = [|LocalMemory.Allocate<float>(8)|]; t[0] = 1f; x[0] = t[0]; } }");
         yield return Case("NAK0017", "variable length", "[Kernel] public static void M(GlobalBuffer<float> x, int n) { LocalBuffer<float> t = [|LocalMemory.Allocate<float>(n)|]; x[0] = 1f; }");
+        yield return Case("NAK0025", "pattern case", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { switch (n) { case 1: x[0] = 1; break; [|case > 5:|] x[0] = 2; break; } }");
+        yield return Case("NAK0025", "guarded case", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { switch (n) { [|case 1 when n > 0:|] x[0] = 1; break; default: break; } }");
+        yield return Case("NAK0025", "switch on float", "[Kernel] public static void M(GlobalBuffer<int> x, float f) { switch ([|f|]) { case 1f: x[0] = 1; break; } }");
+        yield return Case("NAK0025", "switch expression", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { x[0] = [|n switch { 1 => 2, _ => 3 }|]; }");
+        yield return Case("NAK0025", "local shared between sections", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { switch (n) { case 1: int t = 1; x[0] = t; break; default: [|t|] = 2; x[0] = t; break; } }");
         yield return Case("NAK0014", "double local", "[Kernel] public static void M(GlobalBuffer<float> x, int n) { [|double d = n|]; x[0] = 1f; }");
     }
 

@@ -109,6 +109,102 @@ internal static partial class TranslationProbeKernels
         }
     }
 
+    /// <summary>
+    /// Half storage only: half buffers and half local memory are read as float and written by rounding a float, so the
+    /// program needs no cl_khr_fp16 and runs on every device. Work-item i writes <c>(Half)(x * 0.3f)</c>, the
+    /// input widened exactly, and its group neighbour's half read back through local memory.
+    /// </summary>
+    [Kernel(LocalSizeX = 8)]
+    internal static void HalfStorageProbe(ReadOnlyGlobalBuffer<Half> input, GlobalBuffer<Half> scaled, GlobalBuffer<float> widened, GlobalBuffer<Half> mirrored, int n)
+    {
+        LocalBuffer<Half> tile = LocalMemory.Allocate<Half>(8);
+        int i = WorkItem.GlobalId(0);
+        int l = WorkItem.LocalId(0);
+        tile[l] = i < n ? input[i] : (Half)(-1f);
+        WorkItem.Barrier();
+        if (i < n)
+        {
+            float x = (float)input[i];
+            widened[i] = x;
+            scaled[i] = (Half)(x * 0.3f);
+            mirrored[i] = tile[7 - l];
+        }
+    }
+
+    /// <summary>Half arithmetic: half locals, a half scalar and half operators, so the program needs cl_khr_fp16.</summary>
+    [Kernel]
+    internal static void HalfArithmeticProbe(ReadOnlyGlobalBuffer<Half> input, GlobalBuffer<Half> output, Half bias, int n)
+    {
+        int i = WorkItem.GlobalId(0);
+        if (i < n)
+        {
+            Half x = input[i];
+            Half y = (x * x) - bias;
+            output[i] = y > x ? y : (Half)((float)x * 0.5f);
+        }
+    }
+
+    /// <summary>
+    /// switch statements: on an int with shared labels, negative and constant-expression labels, continue and return
+    /// inside sections and a section-local declaration; then on an enum. Writes one int per work-item.
+    /// </summary>
+    [Kernel(LocalSizeX = 16)]
+    internal static void SwitchProbe(ReadOnlyGlobalBuffer<int> input, GlobalBuffer<int> output, int n)
+    {
+        int i = WorkItem.GlobalId(0);
+        if (i >= n)
+        {
+            return;
+        }
+
+        int x = input[i];
+        int acc = 0;
+        for (int k = 0; k < Rounds; k++)
+        {
+            switch ((x + k) % 5)
+            {
+                case 0:
+                    acc += 1;
+                    break;
+                case 1:
+                case -1:
+                    acc *= 3;
+                    continue;
+                case Rounds - 2:
+                    int t = x * 7;
+                    acc -= t + k;
+                    break;
+                case -4:
+                    if (k == 4)
+                    {
+                        output[i] = -acc;
+                        return;
+                    }
+
+                    break;
+                default:
+                    acc ^= x;
+                    break;
+            }
+
+            acc += 10;
+        }
+
+        switch ((ProbeMode)(x & 3))
+        {
+            case ProbeMode.Twice:
+                acc *= 2;
+                break;
+            case ProbeMode.Negate:
+                acc = -acc;
+                break;
+            default:
+                break;
+        }
+
+        output[i] = acc;
+    }
+
     private static int Clamp(int value, int low, int high) => Math.Min(Math.Max(value, low), high);
 
     private static float Square(float v) => Twice(v) * v * Scale;
@@ -117,4 +213,17 @@ internal static partial class TranslationProbeKernels
     {
         return v + v;
     }
+}
+
+/// <summary>An enum a <see cref="TranslationProbeKernels.SwitchProbe"/> switch dispatches on.</summary>
+internal enum ProbeMode
+{
+    /// <summary>Leave the value.</summary>
+    Keep,
+
+    /// <summary>Double it.</summary>
+    Twice,
+
+    /// <summary>Negate it.</summary>
+    Negate,
 }

@@ -19,6 +19,9 @@ public sealed unsafe class OpenClContext : IDisposable
     /// </summary>
     public const string UnsafeMathBuildOptions = BuildOptions + " -cl-unsafe-math-optimizations";
 
+    /// <summary>The extension OpenCL C needs for half arithmetic (half storage through vload_half/vstore_half needs none).</summary>
+    public const string HalfExtension = "cl_khr_fp16";
+
     private readonly OpenClContextHandle _context;
     private readonly OpenClQueueHandle _queue;
     private readonly Dictionary<(Type Kernel, string EntryPoint), OpenClKernelHandle> _kernels = [];
@@ -109,7 +112,10 @@ public sealed unsafe class OpenClContext : IDisposable
     /// preferred size (<see cref="KernelHints"/>) when it has one. The global size is then rounded up to a multiple of
     /// the work-group size (OpenCL 1.2 requires it), so kernels bound-check their ids. An empty range runs nothing.
     /// </summary>
-    /// <exception cref="BackendException">The program failed to build (the message holds the build log) or the launch failed.</exception>
+    /// <exception cref="BackendException">
+    /// The kernel computes with half and the device lacks <see cref="HalfExtension"/>, the program failed to build
+    /// (the message holds the build log), or the launch failed.
+    /// </exception>
     public void Run<TKernel>(in TKernel kernel, NDRange global)
         where TKernel : struct, IKernelDescriptor<TKernel>
     {
@@ -244,6 +250,13 @@ public sealed unsafe class OpenClContext : IDisposable
 
         if (!_programs.TryGetValue(typeof(TKernel), out var program))
         {
+            // Said plainly here rather than left to the driver's build log ("half is not supported").
+            if (TKernel.Hints.UsesHalfArithmetic && !Device.HasExtension(HalfExtension))
+            {
+                throw new BackendException(
+                    $"kernel '{TKernel.EntryPoint}' computes with half values and needs {HalfExtension}, which OpenCL device {Device.Index} '{Device.Name}' ({Device.Platform}) does not report; keep half in buffers only (read as float, store with a (Half) conversion) to run it on this device");
+            }
+
             program = BuildProgram(TKernel.OpenClSource, TKernel.Hints.UnsafeMathOptimizations ? UnsafeMathBuildOptions : BuildOptions, TKernel.EntryPoint);
             _programs.Add(typeof(TKernel), program);
         }

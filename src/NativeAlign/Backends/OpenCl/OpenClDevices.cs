@@ -14,6 +14,7 @@ namespace NativeAlign.Backends.OpenCl;
 /// <param name="GlobalMemoryBytes">Global memory size in bytes.</param>
 /// <param name="LocalMemoryBytes">Local memory size in bytes.</param>
 /// <param name="MaxWorkGroupSize">Largest work-group size.</param>
+/// <param name="Extensions">The device's extension names, space-separated as the driver reports them.</param>
 /// <param name="Handle">The native <c>cl_device_id</c>.</param>
 /// <param name="PlatformHandle">The native <c>cl_platform_id</c>.</param>
 public sealed record OpenClDeviceInfo(
@@ -28,8 +29,14 @@ public sealed record OpenClDeviceInfo(
     long GlobalMemoryBytes,
     long LocalMemoryBytes,
     long MaxWorkGroupSize,
+    string Extensions,
     nint Handle,
-    nint PlatformHandle);
+    nint PlatformHandle)
+{
+    /// <summary>Whether the device reports the extension <paramref name="name"/> (e.g. cl_khr_fp16).</summary>
+    public bool HasExtension(string name) =>
+        Extensions.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(name, StringComparer.Ordinal);
+}
 
 /// <summary>The result of looking for OpenCL devices: the devices, or why there are none.</summary>
 /// <param name="Devices">Every device on every platform, in platform order.</param>
@@ -97,6 +104,7 @@ public static class OpenClDevices
                         (long)DeviceScalar<ulong>(id, OpenClNative.DeviceGlobalMemSize),
                         (long)DeviceScalar<ulong>(id, OpenClNative.DeviceLocalMemSize),
                         (long)DeviceScalar<nuint>(id, OpenClNative.DeviceMaxWorkGroupSize),
+                        DeviceString(id, OpenClNative.DeviceExtensions),
                         id,
                         platform));
                 }
