@@ -7,7 +7,7 @@ namespace NativeAlign.Tests.Alignment;
 /// <summary>AER and friends: hand-made cases from the Och &amp; Ney definition, and the shared gold against peers/aer.py.</summary>
 public sealed class AlignmentEvaluationTests
 {
-    private const string SharedData = "/work/shared/data/word-alignment";
+    private static readonly string SharedData = Path.Combine(NativeAlign.Tests.Tokenizers.TestPaths.SharedData, "word-alignment");
     private string _dir = null!;
 
     [SetUp]
