@@ -11,8 +11,9 @@ namespace NativeAlign.Backends.Cpu;
 /// <remarks>
 /// A region is cut into chunks that the caller and the helpers claim from one shared counter; the caller never waits
 /// for a chunk nobody has started, so a helper the OS has descheduled (a loaded machine) only means the caller does
-/// more of the work itself. The counter carries the region's generation in its high half: a helper that wakes late
-/// cannot claim a chunk of a region that has already finished. One region runs at a time; a caller that finds the team
+/// more of the work itself. The counter word carries the region's generation and chunk count next to the claim index:
+/// a helper that wakes late can neither claim a chunk of a region that has finished nor take the chunk count of the
+/// next region for its own (which once let a late helper run a chunk of the next region twice). One region runs at a time; a caller that finds the team
 /// busy (another thread's region) runs its chunks alone.
 /// </remarks>
 internal sealed unsafe class WorkerTeam
@@ -25,12 +26,14 @@ internal sealed unsafe class WorkerTeam
     private readonly SemaphoreSlim _wake = new(0);
     private readonly int _helpers;
 
+    // The most chunks one region can have: the count shares the claim word with the index.
+    private const int MaxChunks = 0xFFFF;
+
     // Region state, written by the caller before the generation is published in _claim.
     private delegate*<void*, int, void> _body;
     private void* _context;
-    private int _chunks;
 
-    // (generation << 32) | next unclaimed chunk.
+    // (generation << 32) | (chunk count << 16) | next unclaimed chunk.
     private long _claim;
     private int _done;
     private int _sleepers;
@@ -62,7 +65,7 @@ internal sealed unsafe class WorkerTeam
             return;
         }
 
-        if (chunks == 1 || _helpers == 0 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        if (chunks == 1 || chunks > MaxChunks || _helpers == 0 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             for (int c = 0; c < chunks; c++)
             {
@@ -76,19 +79,18 @@ internal sealed unsafe class WorkerTeam
         {
             _body = body;
             _context = context;
-            _chunks = chunks;
             _done = 0;
             long generation = (Volatile.Read(ref _claim) >> 32) + 1;
 
             // Publishing the new generation (a full fence) makes the region visible; sleeping helpers are woken after it.
-            Interlocked.Exchange(ref _claim, generation << 32);
+            Interlocked.Exchange(ref _claim, (generation << 32) | ((long)chunks << 16));
             int sleepers = Interlocked.Exchange(ref _sleepers, 0);
             if (sleepers > 0)
             {
                 _wake.Release(sleepers);
             }
 
-            Work(generation, body, context, chunks);
+            Work(generation, body, context);
             var spin = default(SpinWait);
             while (Volatile.Read(ref _done) < chunks)
             {
@@ -101,12 +103,12 @@ internal sealed unsafe class WorkerTeam
         }
     }
 
-    private void Work(long generation, delegate*<void*, int, void> body, void* context, int chunks)
+    private void Work(long generation, delegate*<void*, int, void> body, void* context)
     {
         while (true)
         {
             long state = Volatile.Read(ref _claim);
-            int next = (int)state;
+            int next = (int)(state & 0xFFFF), chunks = (int)((state >> 16) & 0xFFFF);
             if (state >> 32 != generation || next >= chunks)
             {
                 return;
@@ -154,9 +156,10 @@ internal sealed unsafe class WorkerTeam
 
             seen = generation;
 
-            // The region fields were written before the generation was published; if the caller has since moved on to
-            // a newer region, the generation check in Work refuses every claim and these values are never used.
-            Work(generation, _body, _context, _chunks);
+            // The region fields were written before the generation was published. A claim succeeds only while this
+            // generation still has unclaimed chunks, i.e. before the caller can have moved on and rewritten them, so
+            // the fields read here belong to the region whose chunk is claimed.
+            Work(generation, _body, _context);
         }
     }
 }
