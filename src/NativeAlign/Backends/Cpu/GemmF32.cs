@@ -125,6 +125,17 @@ public static class GemmF32
         }
     }
 
+    /// <summary>
+    /// Checks C[m×n] = A[m×k] · Wᵀ for a weight of n × k held elsewhere (the 4-bit paths): both matrices and the
+    /// epilogue; returns whether the residual is C itself.
+    /// </summary>
+    internal static bool ValidateWeightProduct(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> c, int ldc, in GemmEpilogue epilogue)
+    {
+        ValidateMatrix("a", a.Length, m, k, lda);
+        ValidateMatrix("c", c.Length, m, n, ldc);
+        return ValidateEpilogue(epilogue, c, m, n, ldc);
+    }
+
     /// <summary>Validates the epilogue against C; returns whether the residual is C itself (accumulate in place).</summary>
     internal static bool ValidateEpilogue(in GemmEpilogue epilogue, ReadOnlySpan<float> c, int m, int n, int ldc)
     {

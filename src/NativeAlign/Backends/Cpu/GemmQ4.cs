@@ -33,9 +33,7 @@ public static class GemmQ4
         ArgumentNullException.ThrowIfNull(w);
         GemmKernelPath resolved = GemmPaths.Resolve(path);
         int n = w.Rows, k = w.Columns;
-        GemmF32.ValidateMatrix(nameof(a), a.Length, m, k, lda);
-        GemmF32.ValidateMatrix(nameof(c), c.Length, m, n, ldc);
-        bool accumulateIntoC = GemmF32.ValidateEpilogue(epilogue, c, m, n, ldc);
+        bool accumulateIntoC = GemmF32.ValidateWeightProduct(m, n, k, a, lda, c, ldc, epilogue);
         if (m == 0)
         {
             return;

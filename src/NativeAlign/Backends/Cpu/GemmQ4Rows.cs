@@ -31,9 +31,7 @@ internal static unsafe class GemmQ4Rows
         ArgumentNullException.ThrowIfNull(w);
         GemmKernelPath resolved = GemmPaths.Resolve(path);
         int n = w.Rows, k = w.Columns;
-        GemmF32.ValidateMatrix(nameof(a), a.Length, m, k, lda);
-        GemmF32.ValidateMatrix(nameof(c), c.Length, m, n, ldc);
-        bool accumulateIntoC = GemmF32.ValidateEpilogue(epilogue, c, m, n, ldc);
+        bool accumulateIntoC = GemmF32.ValidateWeightProduct(m, n, k, a, lda, c, ldc, epilogue);
         if (m == 0)
         {
             return;
@@ -326,42 +324,45 @@ internal static unsafe class GemmQ4Rows
     {
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         Vector256<int> low = Vector256.Create(0x0F);
-        int pairs = (k + 1) / 2, pairsPerBlock = blockSize / 2;
-        for (int j0 = 0, block = 0; j0 < pairs; j0 += pairsPerBlock, block++)
+        int fullPairs = k / 2, pairsPerBlock = blockSize / 2;
+        for (int j0 = 0, block = 0; j0 < fullPairs; j0 += pairsPerBlock, block++)
         {
             Vector256<float> scale = Vector256.Load(scaleOffsets + (block * 32) + lane0);
             Vector256<float> offset = Vector256.Load(scaleOffsets + (block * 32) + 16 + lane0);
-            int j1 = Math.Min(j0 + pairsPerBlock, pairs);
+            int j1 = Math.Min(j0 + pairsPerBlock, fullPairs);
             for (int j = j0; j < j1; j++)
             {
                 Vector256<int> bytes = Avx2.ConvertToVector256Int32(nibbles + (j * 16) + lane0);
                 Vector256<float> w0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(bytes & low), scale, offset);
+                Vector256<float> w1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ShiftRightLogical(bytes, 4)), scale, offset);
                 float* ak = a + (2 * j);
-                if (2 * j + 1 < k)
-                {
-                    Vector256<float> w1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ShiftRightLogical(bytes, 4)), scale, offset);
-                    c0 = Pair(ak, w0, w1, c0);
-                    if (TRows.Count > 1) { c1 = Pair(ak + lda, w0, w1, c1); }
-                    if (TRows.Count > 2) { c2 = Pair(ak + (2 * lda), w0, w1, c2); }
-                    if (TRows.Count > 3) { c3 = Pair(ak + (3 * lda), w0, w1, c3); }
-                    if (TRows.Count > 4) { c4 = Pair(ak + (4 * lda), w0, w1, c4); }
-                    if (TRows.Count > 5) { c5 = Pair(ak + (5 * lda), w0, w1, c5); }
-                    if (TRows.Count > 6) { c6 = Pair(ak + (6 * lda), w0, w1, c6); }
-                    if (TRows.Count > 7) { c7 = Pair(ak + (7 * lda), w0, w1, c7); }
-                }
-                else
-                {
-                    // Odd K: the last pair's high nibble has no A column.
-                    c0 = Single(ak, w0, c0);
-                    if (TRows.Count > 1) { c1 = Single(ak + lda, w0, c1); }
-                    if (TRows.Count > 2) { c2 = Single(ak + (2 * lda), w0, c2); }
-                    if (TRows.Count > 3) { c3 = Single(ak + (3 * lda), w0, c3); }
-                    if (TRows.Count > 4) { c4 = Single(ak + (4 * lda), w0, c4); }
-                    if (TRows.Count > 5) { c5 = Single(ak + (5 * lda), w0, c5); }
-                    if (TRows.Count > 6) { c6 = Single(ak + (6 * lda), w0, c6); }
-                    if (TRows.Count > 7) { c7 = Single(ak + (7 * lda), w0, c7); }
-                }
+                c0 = Pair(ak, w0, w1, c0);
+                if (TRows.Count > 1) { c1 = Pair(ak + lda, w0, w1, c1); }
+                if (TRows.Count > 2) { c2 = Pair(ak + (2 * lda), w0, w1, c2); }
+                if (TRows.Count > 3) { c3 = Pair(ak + (3 * lda), w0, w1, c3); }
+                if (TRows.Count > 4) { c4 = Pair(ak + (4 * lda), w0, w1, c4); }
+                if (TRows.Count > 5) { c5 = Pair(ak + (5 * lda), w0, w1, c5); }
+                if (TRows.Count > 6) { c6 = Pair(ak + (6 * lda), w0, w1, c6); }
+                if (TRows.Count > 7) { c7 = Pair(ak + (7 * lda), w0, w1, c7); }
             }
+        }
+
+        if ((k & 1) != 0)
+        {
+            // Odd K, after the loop as on AVX-512: the last pair's high nibble has no A column.
+            int j = fullPairs, block = (2 * j) / blockSize;
+            Vector256<int> bytes = Avx2.ConvertToVector256Int32(nibbles + (j * 16) + lane0);
+            Vector256<float> w0 = Fma.MultiplyAdd(
+                Avx.ConvertToVector256Single(bytes & low), Vector256.Load(scaleOffsets + (block * 32) + lane0), Vector256.Load(scaleOffsets + (block * 32) + 16 + lane0));
+            float* ak = a + (2 * j);
+            c0 = Single(ak, w0, c0);
+            if (TRows.Count > 1) { c1 = Single(ak + lda, w0, c1); }
+            if (TRows.Count > 2) { c2 = Single(ak + (2 * lda), w0, c2); }
+            if (TRows.Count > 3) { c3 = Single(ak + (3 * lda), w0, c3); }
+            if (TRows.Count > 4) { c4 = Single(ak + (4 * lda), w0, c4); }
+            if (TRows.Count > 5) { c5 = Single(ak + (5 * lda), w0, c5); }
+            if (TRows.Count > 6) { c6 = Single(ak + (6 * lda), w0, c6); }
+            if (TRows.Count > 7) { c7 = Single(ak + (7 * lda), w0, c7); }
         }
 
         float* t = tile + lane0;
