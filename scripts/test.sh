@@ -15,6 +15,16 @@ check() { # check NAME COMMAND...: one counted smoke check
 
 scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
+# The public evaluation data (Tatoeba, word-alignment gold) the parity tests compare against lives outside the
+# repository: shared/data beside it, or wherever NATIVEALIGN_DATA points.
+data=${NATIVEALIGN_DATA:-../shared/data}
+if [ -d "$data/tatoeba" ] && [ -d "$data/word-alignment" ]; then
+  export NATIVEALIGN_DATA=$(cd "$data" && pwd)
+else
+  echo "test: the evaluation data is not at $data (expected tatoeba/ and word-alignment/ as in the project's shared/data);" \
+       "the tests that compare against it will fail. Clone the repository beside shared/ or set NATIVEALIGN_DATA." >&2
+fi
+
 if ! dotnet build NativeAlign.sln -c Release -nologo -v minimal -clp:ErrorsOnly; then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1
 fi
@@ -37,7 +47,7 @@ if [ "${NATIVEALIGN_SKIP_AOT:-0}" != 1 ]; then
     check "AOT binary runs the C# kernels on OpenCL device 0 within their float64 error bounds" \
       "$aot/nativealign" kernels check
     # The first line of each shared Tatoeba file (12 sentences): the AOT binary on OpenCL against the JIT CPU path.
-    for f in ../shared/data/tatoeba/tatoeba.*-eng.*; do head -n 1 "$f"; done > "$results/aot-embed.txt"
+    for f in "$data"/tatoeba/tatoeba.*-eng.*; do head -n 1 "$f"; done > "$results/aot-embed.txt"
     aot_embed() {
       "$aot/nativealign" embed --backend opencl --device 0 -i "$results/aot-embed.txt" -o "$results/aot-embed-opencl.npy" \
         && dotnet src/NativeAlign.Cli/bin/Release/net10.0/NativeAlign.Cli.dll embed --backend cpu -i "$results/aot-embed.txt" -o "$results/aot-embed-cpu.npy" \

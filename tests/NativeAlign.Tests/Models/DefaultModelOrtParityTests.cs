@@ -25,7 +25,7 @@ public sealed class DefaultModelOrtParityTests
         string repo = LoadingTestSupport.RepoRoot;
         string peers = Path.Combine(repo, "perf", "peers");
         RequireNode(peers);
-        string dataDir = Path.GetFullPath(Path.Combine(repo, "..", "shared", "data", "tatoeba"));
+        string dataDir = Path.Combine(NativeAlign.Tests.Tokenizers.TestPaths.SharedData, "tatoeba");
         if (!Directory.Exists(dataDir))
         {
             Assert.Fail($"the shared Tatoeba data is missing at {dataDir}");

@@ -13,7 +13,14 @@ internal static class TestPaths
 {
     public static string RepositoryRoot { get; } = FindRoot();
 
-    public static string SharedData => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "data"));
+    /// <summary>
+    /// The public evaluation data (Tatoeba, word-alignment gold): <c>NATIVEALIGN_DATA</c> when set (scripts/test.sh sets
+    /// it), else <c>shared/data</c> beside the repository, where the project's workspace keeps it.
+    /// </summary>
+    public static string SharedData =>
+        Environment.GetEnvironmentVariable("NATIVEALIGN_DATA") is { Length: > 0 } data
+            ? Path.GetFullPath(data)
+            : Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "data"));
 
     public static string DefaultModel => Path.Combine(RepositoryRoot, "models", "all-MiniLM-L6-v2");
 

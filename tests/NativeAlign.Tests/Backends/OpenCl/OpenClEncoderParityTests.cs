@@ -27,7 +27,7 @@ public sealed class OpenClEncoderParityTests
     {
         OpenClTestDevice.RequireDevice();
         string model = LoadingTestSupport.RequireDefaultModel();
-        string data = Path.GetFullPath(Path.Combine(LoadingTestSupport.RepoRoot, "..", "shared", "data", "tatoeba"));
+        string data = Path.Combine(NativeAlign.Tests.Tokenizers.TestPaths.SharedData, "tatoeba");
         if (!Directory.Exists(data))
         {
             Assert.Fail($"the shared Tatoeba data is missing at {data}");
