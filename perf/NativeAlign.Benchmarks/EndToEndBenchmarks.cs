@@ -203,6 +203,7 @@ public sealed class LatencyConfig : ManualConfig
 public class EncoderThroughputBenchmarks
 {
     private SentenceEncoder _q4 = null!;
+    private SentenceEncoder _q4Int8 = null!;
     private SentenceEncoder _f32 = null!;
     private string[][] _batches = null!;
 
@@ -210,6 +211,7 @@ public class EncoderThroughputBenchmarks
     public void Setup()
     {
         _q4 = SentenceEncoder.Load(EndToEndData.ModelDirectory);
+        _q4Int8 = SentenceEncoder.Load(EndToEndData.ModelDirectory, new SentenceEncoderOptions { Int8Activations = true });
         _f32 = EndToEndData.LoadDequantised(normalize: false);
         _batches = EndToEndData.Sentences().Chunk(EndToEndData.BatchSize).ToArray();
     }
@@ -218,30 +220,28 @@ public class EncoderThroughputBenchmarks
     public void Cleanup()
     {
         _q4.Dispose();
+        _q4Int8.Dispose();
         _f32.Dispose();
     }
 
-    /// <summary>The 4-bit model as shipped, time per batch of 32.</summary>
+    /// <summary>The 4-bit model as shipped, float32 activations (peer: ORT accuracy_level 0), time per batch of 32.</summary>
     [Benchmark(OperationsPerInvoke = EndToEndData.BatchCount)]
-    public float Batch32Q4()
-    {
-        float sum = 0;
-        foreach (var batch in _batches)
-        {
-            sum += _q4.Embed(batch).Data[0];
-        }
+    public float Batch32Q4() => EmbedAll(_q4);
 
-        return sum;
-    }
+    /// <summary>The 4-bit model with int8 activations (peer: ORT accuracy_level 4, as shipped), time per batch of 32.</summary>
+    [Benchmark(OperationsPerInvoke = EndToEndData.BatchCount)]
+    public float Batch32Q4Int8() => EmbedAll(_q4Int8);
 
     /// <summary>The same model with dequantised float32 weights (peer: perf/peers/torch_encoder.py), time per batch of 32.</summary>
     [Benchmark(OperationsPerInvoke = EndToEndData.BatchCount)]
-    public float Batch32F32()
+    public float Batch32F32() => EmbedAll(_f32);
+
+    private float EmbedAll(SentenceEncoder encoder)
     {
         float sum = 0;
         foreach (var batch in _batches)
         {
-            sum += _f32.Embed(batch).Data[0];
+            sum += encoder.Embed(batch).Data[0];
         }
 
         return sum;
@@ -253,6 +253,7 @@ public class EncoderThroughputBenchmarks
 public class EncoderLatencyBenchmarks
 {
     private SentenceEncoder _q4 = null!;
+    private SentenceEncoder _q4Int8 = null!;
     private string[] _sentences = null!;
     private int _next;
 
@@ -260,18 +261,30 @@ public class EncoderLatencyBenchmarks
     public void Setup()
     {
         _q4 = SentenceEncoder.Load(EndToEndData.ModelDirectory);
+        _q4Int8 = SentenceEncoder.Load(EndToEndData.ModelDirectory, new SentenceEncoderOptions { Int8Activations = true });
         _sentences = EndToEndData.Sentences()[..EndToEndData.LatencySentences];
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _q4.Dispose();
+    public void Cleanup()
+    {
+        _q4.Dispose();
+        _q4Int8.Dispose();
+    }
 
+    /// <summary>Float32 activations (peer: ORT accuracy_level 0).</summary>
     [Benchmark]
-    public float Single1Q4()
+    public float Single1Q4() => EmbedNext(_q4);
+
+    /// <summary>Int8 activations (peer: ORT accuracy_level 4, as shipped).</summary>
+    [Benchmark]
+    public float Single1Q4Int8() => EmbedNext(_q4Int8);
+
+    private float EmbedNext(SentenceEncoder encoder)
     {
         var s = _sentences[_next];
         _next = (_next + 1) % _sentences.Length;
-        return _q4.Embed([s]).Data[0];
+        return encoder.Embed([s]).Data[0];
     }
 }
 

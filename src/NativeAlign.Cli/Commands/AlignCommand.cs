@@ -60,7 +60,7 @@ internal static class AlignCommand
             };
             using var encoder = SentenceEncoder.Load(
                 EmbedCommand.ResolveModel(result.GetValue(model)),
-                new SentenceEncoderOptions { Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) });
+                backend.Options(result));
             var aligned = Align(encoder, options, text, cancel);
             WritePharaoh(result.GetValue(output)!.FullName, aligned, result.GetValue(scores));
             if (svgFile is not null)

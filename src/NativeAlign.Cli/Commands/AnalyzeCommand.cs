@@ -31,7 +31,7 @@ internal static class AnalyzeCommand
                 throw new InputFormatException(result.GetValue(src)!.FullName, null, "needs at least 2 sentence pairs (correlations over 1 item are undefined)");
             }
 
-            var rows = Analyze(EmbedCommand.ResolveModel(result.GetValue(model)), [.. text.Source], [.. text.Target], backend.BackendName(result), backend.DeviceIndex(result), cancel);
+            var rows = Analyze(EmbedCommand.ResolveModel(result.GetValue(model)), [.. text.Source], [.. text.Target], backend.Options(result), cancel);
             if (result.GetValue(json))
             {
                 WriteJson(rows, text.Source.Count, Console.Out);
@@ -64,7 +64,7 @@ internal static class AnalyzeCommand
     internal sealed record LayerScores(int Layer, double Cka, double NeuronCorrelation);
 
     /// <summary>Mean-pooled, unnormalised states of every layer (0 = embeddings … L) for both sides, compared.</summary>
-    internal static List<LayerScores> Analyze(string modelPath, string[] source, string[] target, string backend, int device, CancellationToken cancel)
+    internal static List<LayerScores> Analyze(string modelPath, string[] source, string[] target, SentenceEncoderOptions backendOptions, CancellationToken cancel)
     {
         int layers;
         using (var probe = SentenceEncoder.Load(modelPath))
@@ -76,7 +76,7 @@ internal static class AnalyzeCommand
         for (int layer = 0; layer <= layers; layer++)
         {
             cancel.ThrowIfCancellationRequested();
-            using var encoder = SentenceEncoder.Load(modelPath, new SentenceEncoderOptions { Layer = layer, Pooling = SentencePoolingMode.Mean, Normalize = false, Backend = backend, Device = device });
+            using var encoder = SentenceEncoder.Load(modelPath, backendOptions with { Layer = layer, Pooling = SentencePoolingMode.Mean, Normalize = false });
             var a = encoder.Embed(source, cancellationToken: cancel);
             var b = encoder.Embed(target, cancellationToken: cancel);
             rows.Add(new LayerScores(

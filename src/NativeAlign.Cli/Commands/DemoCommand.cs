@@ -43,7 +43,7 @@ internal static class DemoCommand
             }
 
             var path = EmbedCommand.ResolveModel(result.GetValue(model));
-            using var encoder = SentenceEncoder.Load(path, new SentenceEncoderOptions { Normalize = true, Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) });
+            using var encoder = SentenceEncoder.Load(path, backend.Options(result) with { Normalize = true });
             Run(encoder, Path.GetFileName(Path.TrimEndingDirectorySeparator(path)), which - 1, Console.Out, cancel);
             return Task.FromResult(0);
         });

@@ -35,13 +35,11 @@ internal static class EmbedCommand
             // The input is opened (and its lines counted) before the model loads, so a wrong path fails at once.
             using var text = TextInput.Open(result.GetValue(input)!.FullName);
             var options = WithPooling(
-                new SentenceEncoderOptions
+                backend.Options(result) with
                 {
                     Normalize = result.GetValue(normalize) ? true : null,
                     Layer = result.GetValue(layer),
                     BatchTokens = result.GetValue(batchTokens),
-                    Backend = backend.BackendName(result),
-                    Device = backend.DeviceIndex(result),
                 },
                 result.GetValue(pooling));
             using var encoder = SentenceEncoder.Load(ResolveModel(result.GetValue(model)), options);
@@ -102,22 +100,11 @@ internal static class EmbedCommand
     internal static SentenceEncoderOptions WithPooling(SentenceEncoderOptions options, string? value) => value switch
     {
         null => options,
-        "mean" => Copy(options, SentencePoolingMode.Mean, usePooler: false),
-        "cls" => Copy(options, SentencePoolingMode.Cls, usePooler: false),
-        "max" => Copy(options, SentencePoolingMode.Max, usePooler: false),
-        "pooler" => Copy(options, null, usePooler: true),
+        "mean" => options with { Pooling = SentencePoolingMode.Mean, UsePooler = false },
+        "cls" => options with { Pooling = SentencePoolingMode.Cls, UsePooler = false },
+        "max" => options with { Pooling = SentencePoolingMode.Max, UsePooler = false },
+        "pooler" => options with { Pooling = null, UsePooler = true },
         _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown pooling '{value}' (expected mean, cls, max or pooler)"),
-    };
-
-    private static SentenceEncoderOptions Copy(SentenceEncoderOptions o, SentencePoolingMode? pooling, bool usePooler) => new()
-    {
-        Pooling = pooling,
-        UsePooler = usePooler,
-        Normalize = o.Normalize,
-        Layer = o.Layer,
-        BatchTokens = o.BatchTokens,
-        Backend = o.Backend,
-        Device = o.Device,
     };
 
     /// <summary>Reads a UTF-8 file as lines (a final newline does not add an empty input).</summary>

@@ -1,10 +1,11 @@
 using System.CommandLine;
+using NativeAlign.Models;
 
 namespace NativeAlign.Cli.Commands;
 
 /// <summary>
-/// The <c>--backend</c> and <c>--device</c> options every command that runs an encoder takes, so that each of them
-/// can run the encoder on the CPU, on an OpenCL device or on the float64 reference.
+/// The <c>--backend</c>, <c>--device</c> and <c>--int8-activations</c> options every command that runs an encoder
+/// takes, so that each of them can run the encoder on the CPU, on an OpenCL device or on the float64 reference.
 /// </summary>
 internal sealed class EncoderBackendOptions
 {
@@ -14,18 +15,28 @@ internal sealed class EncoderBackendOptions
     /// <summary>The OpenCL device index that <c>nativealign info</c> lists.</summary>
     public Option<int> Device { get; } = new("--device") { Description = "OpenCL device index for --backend opencl, as 'nativealign info' lists them.", DefaultValueFactory = _ => 0 };
 
-    /// <summary>Adds both options to <paramref name="command"/>.</summary>
+    /// <summary>Int8 activations in 4-bit products (ONNX Runtime's accuracy level 4), cpu backend only.</summary>
+    public Option<bool> Int8Activations { get; } = new("--int8-activations")
+    {
+        Description = "Quantise activations to int8 in products with 4-bit weights, as ONNX Runtime runs MatMulNBits at accuracy_level 4 "
+            + "(the level the default model declares): about twice as fast on short inputs, embeddings within ~1e-3 cosine of float32. cpu backend only.",
+    };
+
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
         command.Add(Backend);
         command.Add(Device);
+        command.Add(Int8Activations);
     }
 
-    /// <summary>The backend name the command line chose.</summary>
-    public string BackendName(ParseResult result) => result.GetValue(Backend)!;
-
-    /// <summary>The device index the command line chose.</summary>
-    public int DeviceIndex(ParseResult result) => result.GetValue(Device);
+    /// <summary>Encoder options carrying what the command line chose; callers add their own with <c>with</c>.</summary>
+    public SentenceEncoderOptions Options(ParseResult result) => new()
+    {
+        Backend = result.GetValue(Backend)!,
+        Device = result.GetValue(Device),
+        Int8Activations = result.GetValue(Int8Activations),
+    };
 
     private static Option<string> CreateBackend()
     {

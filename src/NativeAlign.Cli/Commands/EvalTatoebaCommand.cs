@@ -31,7 +31,7 @@ internal static class EvalTatoebaCommand
             using var encoder = SentenceEncoder.Load(
                 EmbedCommand.ResolveModel(result.GetValue(model)),
                 EmbedCommand.WithPooling(
-                    new SentenceEncoderOptions { Normalize = true, Layer = result.GetValue(layer), Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) },
+                    backend.Options(result) with { Normalize = true, Layer = result.GetValue(layer) },
                     result.GetValue(pooling)));
             var rows = new List<TatoebaResult>();
             foreach (var (lang, xxFile, engFile) in pairs)

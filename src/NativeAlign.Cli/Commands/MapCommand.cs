@@ -97,7 +97,7 @@ internal static class MapCommand
                 else if (st is not null && tt is not null && se is null && te is null)
                 {
                     var text = ParallelText.ReadPair(st, tt);
-                    encoder = Load(result.GetValue(model), result.GetValue(layer), backend.BackendName(result), backend.DeviceIndex(result));
+                    encoder = Load(result.GetValue(model), result.GetValue(layer), backend.Options(result));
                     var a = encoder.Embed([.. text.Source], cancellationToken: cancel);
                     var b = encoder.Embed([.. text.Target], cancellationToken: cancel);
                     (x, y, count, dim) = (a.Data, b.Data, a.Count, a.Dimension);
@@ -124,7 +124,7 @@ internal static class MapCommand
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mean cosine of the pairs: {MeanPairCosine(map.Source(x, count, dim, map: false), map.Target(y, count, dim), count, map.Dim):0.0000} before the map, {MeanPairCosine(map.Source(x, count, dim), map.Target(y, count, dim), count, map.Dim):0.0000} after"));
                 if (dictionary is not null)
                 {
-                    encoder ??= Load(result.GetValue(model), result.GetValue(layer), backend.BackendName(result), backend.DeviceIndex(result));
+                    encoder ??= Load(result.GetValue(model), result.GetValue(layer), backend.Options(result));
                     if (encoder.Dimension != dim)
                     {
                         throw new NativeAlignException(ErrorKind.Usage, $"the dictionary words are embedded with the model ({encoder.Dimension} dimensions) but the map was fitted on {dim}");
@@ -237,8 +237,8 @@ internal static class MapCommand
         return new MapModel(k, Get("src_mean").Data, Get("src_transform").Data, Get("tgt_mean").Data, Get("tgt_transform").Data, Get("W").Data);
     }
 
-    private static SentenceEncoder Load(string? model, int layer, string backend, int device) =>
-        SentenceEncoder.Load(EmbedCommand.ResolveModel(model), new SentenceEncoderOptions { Layer = layer, Normalize = false, Backend = backend, Device = device });
+    private static SentenceEncoder Load(string? model, int layer, SentenceEncoderOptions backend) =>
+        SentenceEncoder.Load(EmbedCommand.ResolveModel(model), backend with { Layer = layer, Normalize = false });
 
     private static double MeanPairCosine(float[] a, float[] b, int count, int dim)
     {

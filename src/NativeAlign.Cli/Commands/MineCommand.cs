@@ -52,7 +52,7 @@ internal static class MineCommand
             var sourceRows = sourceNpy is null ? null : Precomputed(sourceNpy, source);
             var targetRows = targetNpy is null ? null : Precomputed(targetNpy, target);
             using var encoder = sourceNpy is null || targetNpy is null
-                ? SentenceEncoder.Load(EmbedCommand.ResolveModel(result.GetValue(model)), new SentenceEncoderOptions { Normalize = true, Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) })
+                ? SentenceEncoder.Load(EmbedCommand.ResolveModel(result.GetValue(model)), backend.Options(result) with { Normalize = true })
                 : null;
             if (encoder is not null && (sourceRows ?? targetRows) is { } given && given.Dimension != encoder.Dimension)
             {

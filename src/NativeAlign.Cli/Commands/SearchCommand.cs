@@ -43,7 +43,7 @@ internal static class SearchCommand
             var lines = EmbedCommand.ReadLines(result.GetValue(corpus)!.FullName);
             using var encoder = SentenceEncoder.Load(
                 EmbedCommand.ResolveModel(result.GetValue(model)),
-                new SentenceEncoderOptions { Normalize = true, Backend = backend.BackendName(result), Device = backend.DeviceIndex(result) });
+                backend.Options(result) with { Normalize = true });
             var q = MineCommand.Embed(encoder, queries, "embedding queries", cancel);
             var c = MineCommand.Embed(encoder, lines, "embedding corpus", cancel);
             var top = Search(q, c, Math.Min(neighbours, Math.Max(1, lines.Length)), result.GetValue(csls) ? penaltyK : null);

@@ -8,7 +8,7 @@ using NativeAlign.Tokenizers;
 namespace NativeAlign.Models;
 
 /// <summary>Options for <see cref="SentenceEncoder.Load(string, SentenceEncoderOptions?)"/>.</summary>
-public sealed class SentenceEncoderOptions
+public sealed record SentenceEncoderOptions
 {
     /// <summary>Pooling; null keeps what the model folder says (sentence-transformers <c>1_Pooling</c>), else mean.</summary>
     public SentencePoolingMode? Pooling { get; init; }
@@ -33,6 +33,12 @@ public sealed class SentenceEncoderOptions
 
     /// <summary>OpenCL device index for the "opencl" backend, as <c>nativealign info</c> numbers them (default 0).</summary>
     public int Device { get; init; }
+
+    /// <summary>
+    /// Int8 activations in products with 4-bit weights (<see cref="CpuBackend.Int8Activations"/>), as ONNX Runtime runs
+    /// MatMulNBits at accuracy level 4; "cpu" backend only. Off by default (float32 activations).
+    /// </summary>
+    public bool Int8Activations { get; init; }
 }
 
 /// <summary>Sentence embeddings, row-major [<see cref="Count"/> × <see cref="Dimension"/>], row i for input i.</summary>
@@ -237,7 +243,8 @@ public sealed class SentenceEncoder : IDisposable
 
     private static IComputeBackend CreateBackend(SentenceEncoderOptions options) => options.Backend switch
     {
-        "cpu" => new CpuBackend(),
+        _ when options.Int8Activations && options.Backend != "cpu" => throw new NativeAlignException(ErrorKind.Usage, $"int8 activations run on the cpu backend only, not on '{options.Backend}'"),
+        "cpu" => new CpuBackend { Int8Activations = options.Int8Activations },
         "reference" => new ReferenceBackend(),
         "opencl" => OpenClBackend.Create(options.Device),
         _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown backend '{options.Backend}' (expected cpu, opencl or reference)"),

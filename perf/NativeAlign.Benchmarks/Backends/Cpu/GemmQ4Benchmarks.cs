@@ -24,25 +24,18 @@ public class GemmQ4Benchmarks : IFlopCounted
     [Params("Vector512", "Vector256")]
     public string Path { get; set; } = "Vector512";
 
-    public double Flops
-    {
-        get
-        {
-            (int n, int k) = ParseWeight();
-            return 2.0 * M * n * k;
-        }
-    }
+    public double Flops => 2.0 * M * ParseWeight(Weight).N * ParseWeight(Weight).K;
 
-    private (int N, int K) ParseWeight()
+    /// <summary>"N x K" as numbers.</summary>
+    internal static (int N, int K) ParseWeight(string weight)
     {
-        int[] parts = Weight.Split('x').Select(int.Parse).ToArray();
+        int[] parts = weight.Split('x').Select(int.Parse).ToArray();
         return (parts[0], parts[1]);
     }
 
-    [GlobalSetup]
-    public void Setup()
+    /// <summary>A random N × K 4-bit weight, block 32 with zero points, and random activations for m rows.</summary>
+    internal static (Q4Matrix Weight, float[] A) RandomProblem(int m, int n, int k)
     {
-        (int n, int k) = ParseWeight();
         var random = new Random(42);
         const int blockSize = 32;
         int blocks = (k + blockSize - 1) / blockSize;
@@ -51,8 +44,15 @@ public class GemmQ4Benchmarks : IFlopCounted
         float[] scales = Enumerable.Range(0, n * blocks).Select(_ => (float)random.NextDouble() * 0.02f).ToArray();
         byte[] zeros = new byte[n * ((blocks + 1) / 2)];
         random.NextBytes(zeros);
-        weight = new Q4Matrix(n, k, blockSize, packed, scales, zeros, "bench.weight");
-        a = Enumerable.Range(0, M * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var weight = new Q4Matrix(n, k, blockSize, packed, scales, zeros, "bench.weight");
+        return (weight, Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray());
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        (int n, int k) = ParseWeight(Weight);
+        (weight, a) = RandomProblem(M, n, k);
         c = new float[M * n];
     }
 

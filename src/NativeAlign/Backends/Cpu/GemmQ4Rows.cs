@@ -5,7 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace NativeAlign.Backends.Cpu;
 
 /// <summary>
-/// C[m×N] = A[m×K] · Wᵀ for a 4-bit weight in <see cref="Q4Panels"/> layout and few rows of A (one or two sentences).
+/// C[m×N] = A[m×K] · Wᵀ for a 4-bit weight in <see cref="Q4Panels"/> layout and few rows of A (one or two sentences);
+/// on the <see cref="Q4PanelLayout.Octets"/> layout with A quantised to int8 (GemmQ4Rows.Int8.cs), for any number of rows.
 /// </summary>
 /// <remarks>
 /// With a dozen rows the packed GEMM wastes most of its 12-row tiles and decodes the weight into memory only to read it
@@ -14,7 +15,7 @@ namespace NativeAlign.Backends.Cpu;
 /// (nibble → float → one FMA with the block's scale and offset) and feeds every row from them with broadcast A values:
 /// per k-pair, 2·rows FMAs against 7 decode instructions, and the weight is read once per row group.
 /// </remarks>
-internal static unsafe class GemmQ4Rows
+internal static unsafe partial class GemmQ4Rows
 {
     /// <summary>Up to this many rows of A the backend prefers this path over the packed GEMM (measured crossover).</summary>
     public const int MaxRows = 48;
@@ -37,12 +38,21 @@ internal static unsafe class GemmQ4Rows
             return;
         }
 
+        // Int8 activations: A is quantised once per call, before the panels fork (QuantizedRows owns pooled buffers).
+        using QuantizedRows? quantized = w.Layout == Q4PanelLayout.Octets ? QuantizedRows.From(resolved, m, a, lda, k, Int8Chunk(w.BlockSize)) : null;
         fixed (float* pa = a, pc = c, pBias = epilogue.Bias, pRes = epilogue.Residual, pScales = w.ScaleOffsets)
         fixed (byte* pNibbles = w.Nibbles)
+        fixed (sbyte* pq = quantized is null ? default : quantized.Values)
+        fixed (float* pqs = quantized is null ? default : quantized.Scales)
         {
             var job = new Job(
                 resolved, m, n, k, w.BlockSize, pa, lda, pNibbles, pScales, pc, ldc,
-                new GemmEpilogueArgs(pBias, epilogue.Activation, accumulateIntoC ? null : pRes, ldc, accumulateIntoC));
+                new GemmEpilogueArgs(pBias, epilogue.Activation, accumulateIntoC ? null : pRes, ldc, accumulateIntoC))
+            {
+                Quantized = pq,
+                QuantizedScales = pqs,
+                QuantizedStride = quantized?.Stride ?? 0,
+            };
             int panels = w.PanelCount;
             int threads = maxThreads <= 0 ? WorkerTeam.Shared.Threads : Math.Min(maxThreads, WorkerTeam.Shared.Threads);
             if ((long)m * n * k < ParallelWork)
@@ -81,10 +91,25 @@ internal static unsafe class GemmQ4Rows
 
         /// <summary>How many chunks of panels the region is cut into.</summary>
         public int Chunks;
+
+        /// <summary>A quantised to int8 (<see cref="Q4PanelLayout.Octets"/> panels), or null for float A.</summary>
+        public sbyte* Quantized;
+
+        /// <summary>Per row and chunk of quantised A: its scale, then scale × the sum of its values.</summary>
+        public float* QuantizedScales;
+
+        /// <summary>Bytes between rows of <see cref="Quantized"/>.</summary>
+        public nint QuantizedStride;
     }
 
     private static void RunPanels(in Job job, int panel0, int panel1)
     {
+        if (job.Quantized != null)
+        {
+            RunInt8Panels(in job, panel0, panel1);
+            return;
+        }
+
         int groupMax = job.Path switch
         {
             GemmKernelPath.Vector512 => 16,
@@ -291,6 +316,17 @@ internal static unsafe class GemmQ4Rows
             c7 += c15;
         }
 
+        StoreTile<TRows>(tile, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
+    }
+
+    /// <summary>Stores the first <typeparamref name="TRows"/> of sixteen 16-float accumulators as rows of a tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTile<TRows>(
+        float* tile, Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3, Vector512<float> c4, Vector512<float> c5,
+        Vector512<float> c6, Vector512<float> c7, Vector512<float> c8, Vector512<float> c9, Vector512<float> c10, Vector512<float> c11,
+        Vector512<float> c12, Vector512<float> c13, Vector512<float> c14, Vector512<float> c15)
+        where TRows : struct, IRowCount
+    {
         c0.Store(tile);
         if (TRows.Count > 1) { c1.Store(tile + 16); }
         if (TRows.Count > 2) { c2.Store(tile + 32); }

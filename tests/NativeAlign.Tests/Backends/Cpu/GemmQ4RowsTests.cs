@@ -4,13 +4,20 @@ using static NativeAlign.Tests.Backends.Cpu.GemmTestSupport;
 
 namespace NativeAlign.Tests.Backends.Cpu;
 
-/// <summary>The few-row 4-bit product on the interleaved panel layout, every path, against the float64 oracle.</summary>
-[TestFixture]
-public class GemmQ4RowsTests
+/// <summary>
+/// The row-group 4-bit product on both panel layouts, every path, against the float64 oracle: float activations
+/// (pairs) and activations quantised to int8 (octets). The int8 product is held to the GEMM bound too, and besides,
+/// element by element, to the error its quantisation can make: Σ over chunks of (scale / 2) · Σ|w|.
+/// </summary>
+[TestFixture(false)]
+[TestFixture(true)]
+public class GemmQ4RowsTests(bool int8)
 {
+    private readonly Q4PanelLayout _layout = int8 ? Q4PanelLayout.Octets : Q4PanelLayout.Pairs;
+
     private static IEnumerable<TestCaseData> PathCases() => Paths.Select(p => new TestCaseData(p.ToString()).SetArgDisplayNames(p.ToString()));
 
-    private static double Check(
+    private double Check(
         GemmKernelPath path, int threads, int m, int n, int k, int blockSize, bool zeroPoints, int seed,
         bool bias = false, GemmActivation activation = GemmActivation.None, bool residual = false)
     {
@@ -21,11 +28,55 @@ public class GemmQ4RowsTests
         float[]? biasArray = bias ? RandomArray(random, n) : null;
         float[]? residualArray = residual ? RandomArray(random, Math.Max(0, (m * ldc) - 3)) : null;
         float[] guarded = GuardedOutput(m, n, ldc);
-        GemmQ4Rows.Compute(path, threads, m, a, lda, Q4Panels.From(w), Window(guarded), ldc,
+        GemmQ4Rows.Compute(path, threads, m, a, lda, Q4Panels.From(w, _layout), Window(guarded), ldc,
             new GemmEpilogue { Bias = biasArray, Activation = activation, Residual = residualArray });
         double[] wd = DequantizeDouble(w);
         double[] expected = Reference(m, n, k, a, lda, (p, j) => wd[((long)j * k) + p], biasArray, activation, residualArray, ldc);
-        return AssertMatches(expected, guarded, m, n, ldc, $"{path} t={threads} {m}x{n}x{k} bs={blockSize} zp={zeroPoints} bias={bias} act={activation} res={residual}");
+        string what = $"{_layout} {path} t={threads} {m}x{n}x{k} bs={blockSize} zp={zeroPoints} bias={bias} act={activation} res={residual}";
+        if (int8 && activation == GemmActivation.None)
+        {
+            AssertWithinQuantisationBound(expected, guarded, m, n, k, w, a, lda, wd, ldc, what);
+        }
+
+        return AssertMatches(expected, guarded, m, n, ldc, what);
+    }
+
+    /// <summary>
+    /// Each output within what quantising A can change: per chunk of min(32, block) values, |x − x̂·s| ≤ s/2 with
+    /// s = max|x| / 127, so |Δc| ≤ Σ_chunks (s/2)·Σ|w|; plus float32 rounding of the sums, 1e-5 of Σ 30·|σ|·|x|
+    /// (the two terms q·σ and −zero·σ of a weight, each at most 15·|σ|, are summed apart and cancel only at the end).
+    /// </summary>
+    private static void AssertWithinQuantisationBound(double[] expected, float[] guarded, int m, int n, int k, Q4Matrix w, float[] a, int lda, double[] wd, int ldc, string what)
+    {
+        int chunk = Math.Min(32, w.BlockSize);
+        Span<float> c = Window(guarded);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double bound = 0, magnitude = 0;
+                for (int start = 0; start < k; start += chunk)
+                {
+                    int end = Math.Min(k, start + chunk);
+                    double max = 0, weights = 0;
+                    for (int p = start; p < end; p++)
+                    {
+                        max = Math.Max(max, Math.Abs(a[(i * lda) + p]));
+                        weights += Math.Abs(wd[((long)j * k) + p]);
+                        magnitude += 30 * Math.Abs(w.Scales[(j * w.BlocksPerRow) + (p / w.BlockSize)] * a[(i * lda) + p]);
+                    }
+
+                    bound += max / 127 / 2 * weights;
+                }
+
+                double error = Math.Abs(c[(i * ldc) + j] - expected[((long)i * n) + j]);
+                double allowed = (bound * 1.0001) + (1e-5 * magnitude) + (1e-6 * Math.Abs(expected[((long)i * n) + j]));
+                if (!(error <= allowed))
+                {
+                    Assert.Fail($"{what}: C[{i},{j}] = {c[(i * ldc) + j]} is {error:E3} from the oracle {expected[((long)i * n) + j]:E6}, beyond the quantisation bound {allowed:E3}");
+                }
+            }
+        }
     }
 
     [TestCaseSource(nameof(PathCases))]
@@ -103,7 +154,7 @@ public class GemmQ4RowsTests
         float[] bias = RandomArray(random, n);
         float[] c = RandomArray(random, m * n);
         float[] before = (float[])c.Clone();
-        GemmQ4Rows.Compute(path, 0, m, a, k, Q4Panels.From(w), c, n, new GemmEpilogue { Bias = bias, Residual = c });
+        GemmQ4Rows.Compute(path, 0, m, a, k, Q4Panels.From(w, _layout), c, n, new GemmEpilogue { Bias = bias, Residual = c });
         double[] wd = DequantizeDouble(w);
         double[] expected = Reference(m, n, k, a, k, (p, j) => wd[((long)j * k) + p], bias, GemmActivation.None, before, n);
         float[] guarded = GuardedOutput(m, n, n);
@@ -118,7 +169,7 @@ public class GemmQ4RowsTests
         // computed by the same code whoever runs it, so results must be identical to a single-threaded run.
         var random = new Random(11);
         int m = 13, n = 384, k = 384;
-        Q4Panels w = Q4Panels.From(RandomQ4(random, n, k, 32, true));
+        Q4Panels w = Q4Panels.From(RandomQ4(random, n, k, 32, true), _layout);
         float[][] inputs = Enumerable.Range(0, 8).Select(_ => RandomArray(random, m * k)).ToArray();
         float[][] expected = inputs.Select(a =>
         {
@@ -140,5 +191,53 @@ public class GemmQ4RowsTests
             }
         });
         Assert.That(mismatches, Is.Zero);
+    }
+
+    [Test]
+    public void Int8PathsAgreeBitForBit()
+    {
+        // The integer sums are exact and the float steps run in one order on every path: the paths must agree exactly
+        // (the float products cannot promise this; their FMA chains differ by path).
+        if (!int8)
+        {
+            Assert.Ignore("float activations: paths differ in summation order");
+        }
+
+        var supported = Paths.Where(GemmPaths.IsSupported).ToArray();
+        var random = new Random(21);
+        foreach ((int m, int n, int k, int bs) in new[] { (13, 40, 96, 32), (5, 33, 257, 16), (20, 17, 300, 64), (70, 48, 384, 128) })
+        {
+            Q4Panels w = Q4Panels.From(RandomQ4(random, n, k, bs, true), Q4PanelLayout.Octets);
+            float[] a = RandomArray(random, m * k);
+            float[][] results = supported.Select(path =>
+            {
+                var c = new float[m * n];
+                GemmQ4Rows.Compute(path, 1, m, a, k, w, c, n);
+                return c;
+            }).ToArray();
+            for (int p = 1; p < results.Length; p++)
+            {
+                Assert.That(results[p], Is.EqualTo(results[0]), $"{supported[p]} vs {supported[0]} at {m}x{n}x{k} bs={bs}");
+            }
+        }
+    }
+
+    [Test]
+    public void NonFiniteActivationsReachTheOutput()
+    {
+        var random = new Random(3);
+        int m = 3, n = 20, k = 70;
+        Q4Panels w = Q4Panels.From(RandomQ4(random, n, k, 32, true), _layout);
+        foreach (GemmKernelPath path in Paths.Where(GemmPaths.IsSupported))
+        {
+            float[] a = RandomArray(random, m * k);
+            a[k + 40] = float.NaN;
+            a[(2 * k) + 5] = float.PositiveInfinity;
+            var c = new float[m * n];
+            GemmQ4Rows.Compute(path, 1, m, a, k, w, c, n);
+            Assert.That(c.AsSpan(0, n).ToArray().All(float.IsFinite), Is.True, $"{path}: row 0 is finite");
+            Assert.That(c.AsSpan(n, n).ToArray().All(float.IsNaN), Is.True, $"{path}: a NaN in row 1 reaches all its outputs");
+            Assert.That(c.AsSpan(2 * n, n).ToArray().Any(v => !float.IsFinite(v)), Is.True, $"{path}: an infinity in row 2 is not lost");
+        }
     }
 }

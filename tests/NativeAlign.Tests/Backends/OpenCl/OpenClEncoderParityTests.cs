@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NativeAlign.Models;
 using NativeAlign.Tests.IO;
+using NativeAlign.Tests.Models;
 
 namespace NativeAlign.Tests.Backends.OpenCl;
 
@@ -58,7 +59,7 @@ public sealed class OpenClEncoderParityTests
         int worstIndex = -1;
         for (int i = 0; i < texts.Length; i++)
         {
-            double cosine = Cosine(cpu[i], device[i]);
+            double cosine = EmbeddingComparison.Cosine(cpu[i], device[i]);
             if (!(cosine >= worst))
             {
                 worst = cosine;
@@ -68,18 +69,5 @@ public sealed class OpenClEncoderParityTests
 
         TestContext.Out.WriteLine($"lowest cosine {worst:F9}, 1 - cosine = {1 - worst:E2} (sentence {worstIndex})");
         Assert.That(worst, Is.GreaterThanOrEqualTo(CosineBound), $"sentence {worstIndex}: '{(worstIndex >= 0 ? texts[worstIndex] : string.Empty)}'");
-    }
-
-    private static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            dot += (double)a[i] * b[i];
-            na += (double)a[i] * a[i];
-            nb += (double)b[i] * b[i];
-        }
-
-        return dot / Math.Sqrt(na * nb);
     }
 }
