@@ -13,7 +13,7 @@ namespace NativeAlign.Backends.Cpu;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Each row of A is cut into chunks of <see cref="Int8Chunk"/> values (never straddling a weight block) and each chunk
+/// Each row of A is cut into chunks of <see cref="Q4Panels.Int8Chunk"/> values (never straddling a weight block) and each chunk
 /// is quantised symmetrically: s = max|x| / 127, x̂ = round(x / s) ∈ [−127, 127]. With weight w = q·σ + o (nibble q,
 /// block scale σ, block offset o = −zero·σ), a chunk's share of an output is exactly
 /// Σ w·x̂·s = (Σ q·x̂)·s·σ + o·(s·Σ x̂): one integer dot product per output, and s·Σ x̂ per row and chunk, computed
@@ -33,14 +33,11 @@ internal static unsafe partial class GemmQ4Rows
     /// <summary>Row groups of the AVX2 and scalar int8 kernels (16 ymm registers: 8 hold the decoded weights).</summary>
     private const int Int8GroupMaxNarrow = 4;
 
-    /// <summary>Values of A per quantisation chunk: 32, or the weight block if smaller (a chunk lies in one block).</summary>
-    internal static int Int8Chunk(int blockSize) => Math.Min(32, blockSize);
-
     private static void RunInt8Panels(in Job job, int panel0, int panel1)
     {
         int groupMax = job.Path == GemmKernelPath.Vector512 ? Int8GroupMax512 : Int8GroupMaxNarrow;
         int groups = (job.M + groupMax - 1) / groupMax;
-        int chunk = Int8Chunk(job.BlockSize), chunks = (job.K + chunk - 1) / chunk, octets = (job.K + 7) / 8;
+        int chunk = job.Int8Chunk, chunks = (job.K + chunk - 1) / chunk, octets = job.Octets;
         int blocks = (job.K + job.BlockSize - 1) / job.BlockSize;
         float* tile = stackalloc float[groupMax * Q4Panels.Width];
         for (int g = 0; g < groups; g++)

@@ -39,7 +39,7 @@ internal static unsafe partial class GemmQ4Rows
         }
 
         // Int8 activations: A is quantised once per call, before the panels fork (QuantizedRows owns pooled buffers).
-        using QuantizedRows? quantized = w.Layout == Q4PanelLayout.Octets ? QuantizedRows.From(resolved, m, a, lda, k, Int8Chunk(w.BlockSize)) : null;
+        using QuantizedRows? quantized = w.Layout == Q4PanelLayout.Octets ? QuantizedRows.From(resolved, m, a, lda, k, w.Int8Chunk) : null;
         fixed (float* pa = a, pc = c, pBias = epilogue.Bias, pRes = epilogue.Residual, pScales = w.ScaleOffsets)
         fixed (byte* pNibbles = w.Nibbles)
         fixed (sbyte* pq = quantized is null ? default : quantized.Values)
@@ -52,6 +52,8 @@ internal static unsafe partial class GemmQ4Rows
                 Quantized = pq,
                 QuantizedScales = pqs,
                 QuantizedStride = quantized?.Stride ?? 0,
+                Int8Chunk = w.Int8Chunk,
+                Octets = w.Octets,
             };
             int panels = w.PanelCount;
             int threads = maxThreads <= 0 ? WorkerTeam.Shared.Threads : Math.Min(maxThreads, WorkerTeam.Shared.Threads);
@@ -100,6 +102,12 @@ internal static unsafe partial class GemmQ4Rows
 
         /// <summary>Bytes between rows of <see cref="Quantized"/>.</summary>
         public nint QuantizedStride;
+
+        /// <summary>Values per quantisation chunk (<see cref="Q4Panels.Int8Chunk"/>).</summary>
+        public int Int8Chunk;
+
+        /// <summary>k-octets per panel of the octet layout (<see cref="Q4Panels.Octets"/>).</summary>
+        public int Octets;
     }
 
     private static void RunPanels(in Job job, int panel0, int panel1)

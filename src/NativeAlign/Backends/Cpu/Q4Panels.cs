@@ -18,7 +18,8 @@ namespace NativeAlign.Backends.Cpu;
 /// <see cref="Q4PanelLayout.Octets"/> (int8 activations), for panel p and k-octet o (k = 8o … 8o+7): 64 bytes, byte
 /// 4l+t holding the nibble of output 16p+l at k = 8o+t in its low half and at k = 8o+4+t in its high half. Masking the
 /// 64 bytes gives the unsigned bytes of four consecutive k per output (what a byte dot product multiplies against four
-/// broadcast activation bytes), shifting them gives the next four. K is padded to whole octets with nibble 0.
+/// broadcast activation bytes), shifting them gives the next four. K is padded with nibble 0 to whole chunks of
+/// <see cref="Int8Chunk"/> values, the unit in which the int8 kernels quantise activations and read weights.
 /// </para>
 /// <para>
 /// Both: per panel and block of K, 16 scales then 16 offsets (−zero·scale), so that a weight is one fused multiply-add
@@ -59,8 +60,11 @@ internal sealed class Q4Panels
     /// <summary>k-pairs per panel: ceil(K / 2).</summary>
     public int Pairs => (Columns + 1) / 2;
 
-    /// <summary>k-octets per panel in the <see cref="Q4PanelLayout.Octets"/> layout: ceil(K / 8).</summary>
-    public int Octets => (Columns + 7) / 8;
+    /// <summary>Activation values per int8 quantisation chunk: 32, or the block if smaller, so that a chunk lies in one block.</summary>
+    public int Int8Chunk => ChunkFor(BlockSize);
+
+    /// <summary>k-octets per panel in the <see cref="Q4PanelLayout.Octets"/> layout: K rounded up to whole chunks, / 8.</summary>
+    public int Octets => OctetsFor(Columns, BlockSize);
 
     /// <summary>Blocks along K: ceil(K / BlockSize).</summary>
     public int Blocks => (Columns + BlockSize - 1) / BlockSize;
@@ -77,7 +81,7 @@ internal sealed class Q4Panels
         ArgumentNullException.ThrowIfNull(weight);
         int n = weight.Rows, k = weight.Columns, blockSize = weight.BlockSize, blocks = weight.BlocksPerRow;
         int panels = (n + Width - 1) / Width, halfBlock = blockSize / 2;
-        long panelBytes = layout == Q4PanelLayout.Pairs ? (k + 1) / 2 * Width : (k + 7) / 8 * 4 * Width;
+        long panelBytes = layout == Q4PanelLayout.Pairs ? (k + 1) / 2 * Width : OctetsFor(k, blockSize) * 4 * Width;
         var nibbles = new byte[panels * panelBytes];
         var scaleOffsets = new float[(long)panels * blocks * 2 * Width];
         ReadOnlySpan<byte> packed = weight.Packed.Span;
@@ -106,6 +110,14 @@ internal sealed class Q4Panels
         }
 
         return new Q4Panels(layout, n, k, blockSize, nibbles, scaleOffsets);
+    }
+
+    private static int ChunkFor(int blockSize) => Math.Min(32, blockSize);
+
+    private static int OctetsFor(int columns, int blockSize)
+    {
+        int chunk = ChunkFor(blockSize);
+        return (columns + chunk - 1) / chunk * chunk / 8;
     }
 }
 
