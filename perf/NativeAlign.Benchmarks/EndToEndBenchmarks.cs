@@ -179,9 +179,11 @@ public sealed class LatencyConfig : ManualConfig
         AddJob(Job.Default
             .WithToolchain(InProcessNoEmitToolchain.Instance)
             .WithStrategy(RunStrategy.Monitoring)
-            // Two passes over the sentences before measuring: every sentence length has met its kernels and the JIT has
-            // finished tiering up (a service's steady state; the native peer has no JIT and warms up on 340 inputs).
-            .WithWarmupCount(2 * EndToEndData.LatencySentences)
+            // Twenty passes over the sentences (two to three seconds) before measuring: every sentence length has met its
+            // kernels and the JIT has finished tiering up — a service's steady state. Tier-1 code arrives only ~100 ms after
+            // the last new method was compiled, and after two passes the first benchmark of a process often still ran
+            // slower than the same code run second. The native peer has no JIT and warms up on 340 inputs.
+            .WithWarmupCount(20 * EndToEndData.LatencySentences)
             .WithIterationCount(2 * EndToEndData.LatencySentences)
             .WithInvocationCount(1)
             .WithUnrollFactor(1)
