@@ -8,6 +8,9 @@ namespace NativeAlign.Backends.Cpu;
 /// <summary>Packs a KC×NC block of op(B) into NR-wide, kc-deep micro-panels, zero-padding the last panel.</summary>
 internal interface IGemmPanelPacker
 {
+    /// <summary>Largest depth <c>kc</c> the driver asks this packer for (see <see cref="GemmDriver.DepthStep"/>).</summary>
+    static virtual int MaxDepth => GemmDriver.KC;
+
     /// <summary>
     /// Writes ceil(<paramref name="nc"/>/<paramref name="nr"/>) panels of <paramref name="kc"/>×<paramref name="nr"/> floats
     /// to <paramref name="dst"/>: panel q holds op(B)[k0 + p, j0 + q·nr + j] at dst[q·kc·nr + p·nr + j].
@@ -18,6 +21,9 @@ internal interface IGemmPanelPacker
 /// <summary>Packs an f32 B given as [k×n] (row-major, op(B) = B).</summary>
 internal readonly unsafe struct GemmF32RowPacker(float* b, nint ldb) : IGemmPanelPacker
 {
+    /// <inheritdoc/>
+    public static int MaxDepth => GemmDriver.CopyKC;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int j0, int nc, int k0, int kc, int nr, float* dst)
     {
@@ -58,6 +64,9 @@ internal readonly unsafe struct GemmF32RowPacker(float* b, nint ldb) : IGemmPane
 /// <summary>Packs an f32 B given as [n×k] (a Linear weight, op(B) = Bᵀ): a transpose into the panel layout.</summary>
 internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IGemmPanelPacker
 {
+    /// <inheritdoc/>
+    public static int MaxDepth => GemmDriver.CopyKC;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int j0, int nc, int k0, int kc, int nr, float* dst)
     {
@@ -179,29 +188,49 @@ internal readonly unsafe struct GemmF32TransposedPacker(float* b, nint ldb) : IG
 internal static unsafe class GemmDriver
 {
     /// <summary>
-    /// Largest depth of a packed block. K is cut into equal blocks of at most KC (multiples of 32, see
+    /// Largest depth of a packed block for packers that decode (the 4-bit weights, whose packer is sized for it). K is
+    /// cut into equal blocks of at most the packer's <see cref="IGemmPanelPacker.MaxDepth"/> (multiples of 32, see
     /// <see cref="DepthStep"/>), so K = 384 is one block rather than 256 + 128 and C is read back once less.
     /// The 8×48 tile then reads a 12 KiB A sliver and a 72 KiB B panel per call.
     /// </summary>
     internal const int KC = 384;
 
-    /// <summary>The depth of every packed block but the last for a product of depth <paramref name="k"/>.</summary>
+    /// <summary>
+    /// Largest depth of a packed block for the f32 packers, which only copy: K = 768 is one block and K = 3072 four,
+    /// so C is read back and rewritten half as often as with <see cref="KC"/>, and the 8×48 tile's A sliver (24 KiB)
+    /// still stays in L1 while it sweeps the B panels. Measured with two threads against 384 (interleaved runs, medians):
+    /// +4–7% at 2048×3072×768, 2048×768×3072 and 512×768×3072, the same within noise on the other K ≥ 768 shapes.
+    /// </summary>
+    internal const int CopyKC = 768;
+
+    /// <summary>The depth of every packed block but the last for a product of depth <paramref name="k"/> with blocks of at most <paramref name="maxDepth"/>.</summary>
     /// <remarks>A multiple of 32 so that block starts are even and 16-column 4-bit chunks never straddle a quantisation block.</remarks>
-    internal static int DepthStep(int k)
+    internal static int DepthStep(int k, int maxDepth)
     {
-        int blocks = Math.Max(1, (k + KC - 1) / KC);
-        return Math.Min(KC, (((k + blocks - 1) / blocks) + 31) / 32 * 32);
+        int blocks = Math.Max(1, (k + maxDepth - 1) / maxDepth);
+        return Math.Min(maxDepth, (((k + blocks - 1) / blocks) + 31) / 32 * 32);
     }
 
-    /// <summary>Rows of a packed A block in the shared-B schedule (rounded to MR): 240×384×4 = 360 KiB stays in a 1 MiB L2 next to the streamed B panels.</summary>
+    /// <summary>
+    /// Rows of a packed A block in the shared-B schedule (rounded to MR): 240×768×4 = 720 KiB stays in a 1 MiB L2 next
+    /// to the B panel being streamed (144 KiB); 120 rows measured the same.
+    /// </summary>
     internal const int MC = 240;
 
     /// <summary>
-    /// Most columns of a task in the shared-A schedule (rounded down to whole panels, 240 with 48-wide ones): its packed
-    /// op(B) block, at most KC×NC×4 = 384 KiB, stays in a 1 MiB L2 while every A sliver (12 KiB, in L1) sweeps it, next
-    /// to the C rows being written. On one thread 256 did as well as or better than 384 and 512.
+    /// Most columns of a task in the shared-A schedule at depth <see cref="KC"/> (rounded down to whole panels, 240 with
+    /// 48-wide ones): its packed op(B) block, at most KC×NC×4 = 384 KiB, stays in a 1 MiB L2 while every A sliver
+    /// (12 KiB, in L1) sweeps it, next to the C rows being written. On one thread 256 did as well as or better than 384
+    /// and 512. Deeper blocks get proportionally fewer columns (<see cref="ChunkPanels"/>).
     /// </summary>
     internal const int NC = 256;
+
+    /// <summary>
+    /// Panels per column chunk of the shared-A schedule for blocks of depth <paramref name="step"/>: the KC×NC budget of
+    /// op(B) in L2, rounded to the nearest whole panel, at most NC columns (3 panels of 48 at depth 768, 432 KiB).
+    /// </summary>
+    internal static int ChunkPanels(int step, int nr)
+        => Math.Clamp(((2 * KC * NC) + (step * nr)) / (2 * step * nr), 1, Math.Max(1, NC / nr));
 
     /// <summary>
     /// From this many rows on, with a B that may be packed whole, the shared-B schedule runs; below it the shared-A one.
@@ -323,11 +352,12 @@ internal static unsafe class GemmDriver
         int mr = TKernel.MR, nr = TKernel.NR;
         int panels = (n + nr - 1) / nr;
         int slivers = (m + mr - 1) / mr;
-        int depthBlocks = (k + DepthStep(k) - 1) / DepthStep(k);
+        int step = DepthStep(k, TPacker.MaxDepth);
+        int depthBlocks = (k + step - 1) / step;
 
         // At least two chunks per thread and a multiple of the thread count, so that the last round of tasks is even
         // and a late thread still finds work; rows are split only when there are too few column panels for that.
-        int chunkPanels = Math.Max(1, NC / nr);
+        int chunkPanels = ChunkPanels(step, nr);
         int colChunks = (panels + chunkPanels - 1) / chunkPanels;
         int rowRanges = 1;
         if (threads > 1)
@@ -380,7 +410,7 @@ internal static unsafe class GemmDriver
         where TPacker : struct, IGemmPanelPacker
     {
         int mr = TKernel.MR, nr = TKernel.NR;
-        int step = DepthStep(job.K);
+        int step = DepthStep(job.K, TPacker.MaxDepth);
         nint mPadded = (nint)job.Slivers * mr;
         int piece;
         while ((piece = Interlocked.Increment(ref schedule.NextPiece) - 1) < schedule.Pieces)
@@ -455,7 +485,7 @@ internal static unsafe class GemmDriver
         int mr = TKernel.MR, nr = TKernel.NR;
         int panels = (n + nr - 1) / nr;
         int nPadded = panels * nr;
-        int depthStep = DepthStep(k);
+        int depthStep = DepthStep(k, TPacker.MaxDepth);
         int depthBlocks = (k + depthStep - 1) / depthStep;
 
         // Row blocks of at most MC rows (the packed A block stays in L2), as many as a multiple of the thread count so
@@ -585,12 +615,12 @@ internal static unsafe class GemmDriver
         public readonly GemmEpilogueArgs Epilogue = epilogue;
     }
 
-    /// <summary>Packs one (depth block × panel group) piece; depth block q starts at q·KC·NPadded in the shared buffer.</summary>
+    /// <summary>Packs one (depth block × panel group) piece; depth block q starts at q·step·NPadded in the shared buffer.</summary>
     private static void PackPiece<TPacker>(in SharedJob<TPacker> job, int piece, int panelGroups)
         where TPacker : struct, IGemmPanelPacker
     {
         int q = piece / panelGroups, g = piece % panelGroups;
-        int step = DepthStep(job.K);
+        int step = DepthStep(job.K, TPacker.MaxDepth);
         int pc = q * step, kc = Math.Min(step, job.K - pc);
         int p0 = job.Panels * g / panelGroups, p1 = job.Panels * (g + 1) / panelGroups;
         if (p1 <= p0)
@@ -620,7 +650,7 @@ internal static unsafe class GemmDriver
             return;
         }
 
-        float[] aBuffer = ArrayPool<float>.Shared.Rent((KC * job.McTask) + 16);
+        float[] aBuffer = ArrayPool<float>.Shared.Rent((TPacker.MaxDepth * job.McTask) + 16);
         float* tile = stackalloc float[(TKernel.MR * TKernel.NR) + 16];
         try
         {
@@ -629,7 +659,7 @@ internal static unsafe class GemmDriver
                 float* pa = AlignTo64(aRaw);
                 float* scratch = AlignTo64(tile);
                 GemmEpilogueArgs ep = job.Epilogue;
-                int step = DepthStep(job.K);
+                int step = DepthStep(job.K, TPacker.MaxDepth);
                 for (int pc = 0; pc < job.K; pc += step)
                 {
                     int kc = Math.Min(step, job.K - pc);

@@ -80,12 +80,13 @@ public class GemmF32Tests
         GemmKernelPath path = RequirePath(pathName);
         double worst = 0;
 
-        // Depth blocks of at most KC = 384 (equal, multiples of 32), row blocks of MC = 240 (shared-B schedule, M >= 1024),
-        // column chunks of at most NC = 256 (shared-A schedule, M < 1024); every thread split; a short last depth block.
+        // Depth blocks of at most CopyKC = 768 for f32 B (equal, multiples of 32), row blocks of MC = 240 (shared-B
+        // schedule, M >= 1024), column chunks of at most NC = 256 at depth 384 and 144 at depth 768 (shared-A schedule,
+        // M < 1024); every thread split; a short last depth block.
         (int M, int N, int K)[] shapes =
         [
             (13, 35, 255), (13, 35, 256), (13, 35, 257), (13, 35, 383), (13, 35, 384), (13, 35, 385), (9, 40, 513),
-            (7, 33, 769), (5, 17, 1153),
+            (13, 35, 767), (13, 35, 768), (7, 33, 769), (5, 17, 1153), (9, 300, 800), (6, 145, 1537), (1030, 50, 800),
             (239, 37, 41), (240, 37, 41), (241, 37, 41), (481, 19, 300),
             (3, 255, 17), (3, 256, 17), (3, 257, 17), (3, 511, 17), (3, 512, 17), (5, 513, 19), (4, 1025, 33), (3, 2049, 19), (2, 4100, 9), (1030, 40, 50), (1200, 70, 390),
             (300, 70, 260), (70, 300, 260), (250, 250, 520),
