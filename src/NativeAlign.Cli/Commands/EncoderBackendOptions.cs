@@ -19,7 +19,7 @@ internal sealed class EncoderBackendOptions
     public Option<bool> Int8Activations { get; } = new("--int8-activations")
     {
         Description = "Quantise activations to int8 in products with 4-bit weights, as ONNX Runtime runs MatMulNBits at accuracy_level 4 "
-            + "(the level the default model declares): about twice as fast on short inputs, embeddings within ~1e-3 cosine of float32. cpu backend only.",
+            + "(the level the default model declares): ~1.5x faster single sentences; embeddings at cosine ~0.9997 (worst ~0.998) of float32, as ORT's own level 4. cpu backend only.",
     };
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
