@@ -35,7 +35,10 @@ internal static unsafe partial class GemmQ4Rows
 
     private static void RunInt8Panels(in Job job, int panel0, int panel1)
     {
-        int groupMax = job.Path == GemmKernelPath.Vector512 ? Int8GroupMax512 : Int8GroupMaxNarrow;
+        // The 512-bit byte products need AVX-512BW besides F; without it the Vector512 path runs the AVX2 kernel, whose
+        // row groups are smaller.
+        bool wide = job.Path == GemmKernelPath.Vector512 && Avx512BW.IsSupported;
+        int groupMax = wide ? Int8GroupMax512 : Int8GroupMaxNarrow;
         int groups = (job.M + groupMax - 1) / groupMax;
         int chunk = job.Int8Chunk, chunks = (job.K + chunk - 1) / chunk, octets = job.Octets;
         int blocks = (job.K + job.BlockSize - 1) / job.BlockSize;
@@ -50,7 +53,7 @@ internal static unsafe partial class GemmQ4Rows
                     job.Nibbles + ((nint)p * octets * 4 * Q4Panels.Width), job.ScaleOffsets + ((nint)p * blocks * 2 * Q4Panels.Width), chunk, job.BlockSize);
                 switch (job.Path)
                 {
-                    case GemmKernelPath.Vector512 when Avx512BW.IsSupported:
+                    case GemmKernelPath.Vector512 when wide:
                         Int8Panel512(rows, a, w, tile);
                         break;
                     case GemmKernelPath.Vector512 or GemmKernelPath.Vector256:
