@@ -37,8 +37,8 @@ internal static unsafe partial class GemmQ4Rows
     {
         // The 512-bit byte products need AVX-512BW besides F; without it the Vector512 path runs the AVX2 kernel, whose
         // row groups are smaller.
-        bool wide = job.Path == GemmKernelPath.Vector512 && Avx512BW.IsSupported;
-        int groupMax = wide ? Int8GroupMax512 : Int8GroupMaxNarrow;
+        GemmKernelPath kernel = job.Path == GemmKernelPath.Vector512 && !Avx512BW.IsSupported ? GemmKernelPath.Vector256 : job.Path;
+        int groupMax = kernel == GemmKernelPath.Vector512 ? Int8GroupMax512 : Int8GroupMaxNarrow;
         int groups = (job.M + groupMax - 1) / groupMax;
         int chunk = job.Int8Chunk, chunks = (job.K + chunk - 1) / chunk, octets = job.Octets;
         int blocks = (job.K + job.BlockSize - 1) / job.BlockSize;
@@ -51,12 +51,12 @@ internal static unsafe partial class GemmQ4Rows
             {
                 var w = new OctetPanel(
                     job.Nibbles + ((nint)p * octets * 4 * Q4Panels.Width), job.ScaleOffsets + ((nint)p * blocks * 2 * Q4Panels.Width), chunk, job.BlockSize);
-                switch (job.Path)
+                switch (kernel)
                 {
-                    case GemmKernelPath.Vector512 when wide:
+                    case GemmKernelPath.Vector512:
                         Int8Panel512(rows, a, w, tile);
                         break;
-                    case GemmKernelPath.Vector512 or GemmKernelPath.Vector256:
+                    case GemmKernelPath.Vector256:
                         Int8Panel256(rows, a, w, tile);
                         break;
                     default:
