@@ -10,6 +10,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.NoEmit;
 using NativeAlign.Alignment.Sentences;
 using NativeAlign.Models;
+using NativeAlign.Tensors;
 using Perfolizer.Mathematics.OutlierDetection;
 
 namespace NativeAlign.Benchmarks;

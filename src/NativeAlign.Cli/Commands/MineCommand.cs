@@ -5,6 +5,7 @@ using NativeAlign.Alignment.Sentences;
 using NativeAlign.Cli.IO;
 using NativeAlign.IO;
 using NativeAlign.Models;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using NativeAlign.Alignment.Sentences;
 using NativeAlign.IO;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Cli.IO;
 

@@ -1,4 +1,3 @@
-using NativeAlign.Models;
 using NativeAlign.Tensors;
 
 namespace NativeAlign.Backends;

@@ -1,4 +1,4 @@
-using NativeAlign.Models;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Backends;
 
@@ -64,25 +64,6 @@ public enum ActivationKind
 /// <param name="Heads">Attention heads.</param>
 /// <param name="HeadSize">Width of one head; Q, K, V and the output are [Batch·SequenceLength × Heads·HeadSize].</param>
 public readonly record struct AttentionShape(int Batch, int SequenceLength, int Heads, int HeadSize);
-
-/// <summary>A row-major float32 activation matrix owned by a backend (host memory for CPU backends, a device buffer elsewhere).</summary>
-public abstract class BackendMatrix
-{
-    /// <summary>Creates the handle.</summary>
-    protected BackendMatrix(int rows, int columns)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        ArgumentOutOfRangeException.ThrowIfNegative(columns);
-        Rows = rows;
-        Columns = columns;
-    }
-
-    /// <summary>Number of rows.</summary>
-    public int Rows { get; }
-
-    /// <summary>Number of columns (the row stride).</summary>
-    public int Columns { get; }
-}
 
 /// <summary>A weight prepared by a backend (converted, uploaded or kept packed, as the backend prefers).</summary>
 public abstract class BackendWeight : IDisposable

@@ -2,7 +2,7 @@ namespace NativeAlign.IO;
 
 /// <summary>
 /// Maps tensor names as checkpoints write them onto the canonical Hugging Face BERT names used by
-/// <see cref="Models.IModelWeights"/>: a leading model prefix (<c>bert.</c>, <c>roberta.</c>, <c>xlm_roberta.</c>,
+/// <see cref="Tensors.IModelWeights"/>: a leading model prefix (<c>bert.</c>, <c>roberta.</c>, <c>xlm_roberta.</c>,
 /// <c>model.</c>) is dropped, and the TensorFlow-era layer-norm names <c>gamma</c>/<c>beta</c> become <c>weight</c>/<c>bias</c>.
 /// </summary>
 internal static class CanonicalTensorNames

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using NativeAlign.Models;
 using NativeAlign.Tensors;
 
 namespace NativeAlign.IO;
@@ -239,10 +238,10 @@ internal sealed class OnnxEncoderGraph
         var outputDense = FindLinearForward(context, 8) ?? throw Error(context, $"layer {layer}: no projection reads the attention context");
         var dense = MatchLinear(outputDense);
         var (aScale, aBias, attentionOut) = MatchResidualNorm(dense, hidden, layer, "attention.output");
-        Add(EncoderTensorNames.Layer(layer, "attention.output.dense.weight"), dense.Weight);
-        Add(EncoderTensorNames.Layer(layer, "attention.output.dense.bias"), dense.Bias ?? throw Error(outputDense.Label, $"layer {layer}: attention output dense has no bias"));
-        Add(EncoderTensorNames.Layer(layer, "attention.output.LayerNorm.weight"), aScale);
-        Add(EncoderTensorNames.Layer(layer, "attention.output.LayerNorm.bias"), aBias);
+        Add(EncoderTensorNames.Layer(layer, EncoderTensorNames.LayerSuffix.AttentionOutputWeight), dense.Weight);
+        Add(EncoderTensorNames.Layer(layer, EncoderTensorNames.LayerSuffix.AttentionOutputBias), dense.Bias ?? throw Error(outputDense.Label, $"layer {layer}: attention output dense has no bias"));
+        Add(EncoderTensorNames.Layer(layer, EncoderTensorNames.LayerSuffix.AttentionNormWeight), aScale);
+        Add(EncoderTensorNames.Layer(layer, EncoderTensorNames.LayerSuffix.AttentionNormBias), aBias);
 
         var up = LinearConsumers(attentionOut);
         if (up.Count != 1)
@@ -254,12 +253,12 @@ internal sealed class OnnxEncoderGraph
         var downNode = FindLinearForward(intermediate.Output, 16) ?? throw Error(up[0].Label, $"layer {layer}: no projection follows the intermediate activation");
         var down = MatchLinear(downNode);
         var (oScale, oBias, layerOut) = MatchResidualNorm(down, attentionOut, layer, "output");
-        Add(EncoderTensorNames.Layer(layer, "intermediate.dense.weight"), intermediate.Weight);
-        Add(EncoderTensorNames.Layer(layer, "intermediate.dense.bias"), intermediate.Bias ?? throw Error(up[0].Label, $"layer {layer}: intermediate dense has no bias"));
-        Add(EncoderTensorNames.Layer(layer, "output.dense.weight"), down.Weight);
-        Add(EncoderTensorNames.Layer(layer, "output.dense.bias"), down.Bias ?? throw Error(downNode.Label, $"layer {layer}: output dense has no bias"));
-        Add(EncoderTensorNames.Layer(layer, "output.LayerNorm.weight"), oScale);
-        Add(EncoderTensorNames.Layer(layer, "output.LayerNorm.bias"), oBias);
+        Add(EncoderTensorNames.Layer(layer, EncoderTensorNames.LayerSuffix.IntermediateWeight), intermediate.Weight);
+        Add(EncoderTensorNames.Layer(layer, EncoderTensorNames.LayerSuffix.IntermediateBias), intermediate.Bias ?? throw Error(up[0].Label, $"layer {layer}: intermediate dense has no bias"));
+        Add(EncoderTensorNames.Layer(layer, EncoderTensorNames.LayerSuffix.OutputWeight), down.Weight);
+        Add(EncoderTensorNames.Layer(layer, EncoderTensorNames.LayerSuffix.OutputBias), down.Bias ?? throw Error(downNode.Label, $"layer {layer}: output dense has no bias"));
+        Add(EncoderTensorNames.Layer(layer, EncoderTensorNames.LayerSuffix.OutputNormWeight), oScale);
+        Add(EncoderTensorNames.Layer(layer, EncoderTensorNames.LayerSuffix.OutputNormBias), oBias);
         return layerOut;
     }
 

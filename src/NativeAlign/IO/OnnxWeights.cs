@@ -1,4 +1,4 @@
-using NativeAlign.Models;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.IO;
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
-using NativeAlign.Models;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.IO;
 

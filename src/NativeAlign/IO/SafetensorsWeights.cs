@@ -1,5 +1,5 @@
 using System.Text.Json;
-using NativeAlign.Models;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.IO;
 

@@ -1,5 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using NativeAlign.Alignment.Sentences;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.IO;
 

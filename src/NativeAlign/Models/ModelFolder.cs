@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NativeAlign.IO;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Models;
 
@@ -111,7 +112,7 @@ public sealed class ModelFolder : IDisposable
             CheckPipelineWidths(pipeline, config, root);
             var (weights, weightsPath, format) = OpenWeights(transformerDir, options);
             owned.Add(weights);
-            EncoderTensorNames.Validate(config, weights, weightsPath);
+            EncoderWeightLayout.Validate(config, weights, weightsPath);
 
             var (tokenizerPath, tokenizerKind) = FindTokenizer(transformerDir, root);
             return new ModelFolder(transformerDir, config, weights, weightsPath, format, tokenizerPath, tokenizerKind, pipeline, owned);

@@ -1,8 +1,9 @@
-using NativeAlign.Backends;
 using NativeAlign.Backends.Cpu;
 using NativeAlign.Backends.OpenCl;
 using NativeAlign.Backends.Reference;
+using NativeAlign.Backends;
 using NativeAlign.IO;
+using NativeAlign.Tensors;
 using NativeAlign.Tokenizers;
 
 namespace NativeAlign.Models;

@@ -1,3 +1,5 @@
+using NativeAlign.Tensors;
+
 namespace NativeAlign.Models;
 
 /// <summary>How token vectors become one sentence vector (sentence-transformers' <c>pooling_mode_*</c> flags).</summary>

@@ -1,4 +1,5 @@
 using NativeAlign.Backends;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Models;
 

@@ -1,4 +1,6 @@
 using NativeAlign.Backends;
+using NativeAlign.Tensors;
+using static NativeAlign.Tensors.EncoderTensorNames;
 
 namespace NativeAlign.Models;
 
@@ -31,42 +33,41 @@ internal sealed class TransformerEncoder : IDisposable
             _ => throw new ModelFormatException(source, "hidden_act", $"unsupported activation '{config.HiddenActivation}'"),
         };
 
-        _words = Bind(weights, "embeddings.word_embeddings.weight", BackendOp.EmbeddingSum, config.VocabularySize, h);
-        _positions = Bind(weights, "embeddings.position_embeddings.weight", BackendOp.EmbeddingSum, config.MaxPositions, h);
+        _words = Bind(weights, EncoderTensorNames.WordEmbeddings, BackendOp.EmbeddingSum, config.VocabularySize, h);
+        _positions = Bind(weights, EncoderTensorNames.PositionEmbeddings, BackendOp.EmbeddingSum, config.MaxPositions, h);
 
         // XLM-R checkpoints carry a one-row token type table too; it is added like BERT's, every token being type 0.
-        _types = weights.TryGet("embeddings.token_type_embeddings.weight", out _)
-            ? Bind(weights, "embeddings.token_type_embeddings.weight", BackendOp.EmbeddingSum, config.TypeVocabularySize, h)
+        _types = weights.TryGet(EncoderTensorNames.TokenTypeEmbeddings, out _)
+            ? Bind(weights, EncoderTensorNames.TokenTypeEmbeddings, BackendOp.EmbeddingSum, config.TypeVocabularySize, h)
             : null;
-        _embeddingNormGain = Bind(weights, "embeddings.LayerNorm.weight", BackendOp.LayerNorm, 1, h);
-        _embeddingNormBias = Bind(weights, "embeddings.LayerNorm.bias", BackendOp.LayerNorm, 1, h);
+        _embeddingNormGain = Bind(weights, EncoderTensorNames.EmbeddingsNormWeight, BackendOp.LayerNorm, 1, h);
+        _embeddingNormBias = Bind(weights, EncoderTensorNames.EmbeddingsNormBias, BackendOp.LayerNorm, 1, h);
         _layers = new Layer[config.LayerCount];
         for (int l = 0; l < config.LayerCount; l++)
         {
-            string p = $"encoder.layer.{l}.";
             _layers[l] = new Layer(
-                Bind(weights, p + "attention.self.query.weight", BackendOp.Linear, h, h),
-                Bind(weights, p + "attention.self.query.bias", BackendOp.Linear, 1, h),
-                Bind(weights, p + "attention.self.key.weight", BackendOp.Linear, h, h),
-                Bind(weights, p + "attention.self.key.bias", BackendOp.Linear, 1, h),
-                Bind(weights, p + "attention.self.value.weight", BackendOp.Linear, h, h),
-                Bind(weights, p + "attention.self.value.bias", BackendOp.Linear, 1, h),
-                Bind(weights, p + "attention.output.dense.weight", BackendOp.Linear, h, h),
-                Bind(weights, p + "attention.output.dense.bias", BackendOp.Linear, 1, h),
-                Bind(weights, p + "attention.output.LayerNorm.weight", BackendOp.LayerNorm, 1, h),
-                Bind(weights, p + "attention.output.LayerNorm.bias", BackendOp.LayerNorm, 1, h),
-                Bind(weights, p + "intermediate.dense.weight", BackendOp.Linear, inter, h),
-                Bind(weights, p + "intermediate.dense.bias", BackendOp.Linear, 1, inter),
-                Bind(weights, p + "output.dense.weight", BackendOp.Linear, h, inter),
-                Bind(weights, p + "output.dense.bias", BackendOp.Linear, 1, h),
-                Bind(weights, p + "output.LayerNorm.weight", BackendOp.LayerNorm, 1, h),
-                Bind(weights, p + "output.LayerNorm.bias", BackendOp.LayerNorm, 1, h));
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.QueryWeight), BackendOp.Linear, h, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.QueryBias), BackendOp.Linear, 1, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.KeyWeight), BackendOp.Linear, h, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.KeyBias), BackendOp.Linear, 1, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.ValueWeight), BackendOp.Linear, h, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.ValueBias), BackendOp.Linear, 1, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.AttentionOutputWeight), BackendOp.Linear, h, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.AttentionOutputBias), BackendOp.Linear, 1, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.AttentionNormWeight), BackendOp.LayerNorm, 1, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.AttentionNormBias), BackendOp.LayerNorm, 1, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.IntermediateWeight), BackendOp.Linear, inter, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.IntermediateBias), BackendOp.Linear, 1, inter),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.OutputWeight), BackendOp.Linear, h, inter),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.OutputBias), BackendOp.Linear, 1, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.OutputNormWeight), BackendOp.LayerNorm, 1, h),
+                Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.OutputNormBias), BackendOp.LayerNorm, 1, h));
         }
 
-        if (weights.TryGet("pooler.dense.weight", out _) && weights.TryGet("pooler.dense.bias", out _))
+        if (weights.TryGet(EncoderTensorNames.PoolerWeight, out _) && weights.TryGet(EncoderTensorNames.PoolerBias, out _))
         {
-            PoolerWeight = Bind(weights, "pooler.dense.weight", BackendOp.Linear, h, h);
-            PoolerBias = Bind(weights, "pooler.dense.bias", BackendOp.Linear, 1, h);
+            PoolerWeight = Bind(weights, EncoderTensorNames.PoolerWeight, BackendOp.Linear, h, h);
+            PoolerBias = Bind(weights, EncoderTensorNames.PoolerBias, BackendOp.Linear, 1, h);
         }
     }
 

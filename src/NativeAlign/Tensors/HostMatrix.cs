@@ -1,5 +1,3 @@
-using NativeAlign.Backends;
-
 namespace NativeAlign.Tensors;
 
 /// <summary>

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using NativeAlign.IO;
 using NativeAlign.Models;
+using NativeAlign.Tensors;
 using NativeAlign.Tests.Hardening;
 
 namespace NativeAlign.Tests.IO;

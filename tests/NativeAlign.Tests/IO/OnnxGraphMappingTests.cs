@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NativeAlign.IO;
 using NativeAlign.Models;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Tests.IO;
 

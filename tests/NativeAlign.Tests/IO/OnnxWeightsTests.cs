@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NativeAlign.IO;
 using NativeAlign.Models;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Tests.IO;
 
@@ -67,7 +68,7 @@ public sealed class OnnxWeightsTests
     {
         using var weights = OnnxWeights.Open(ModelPath);
         var config = EncoderConfigReader.Read(Path.Combine(LoadingTestSupport.DefaultModel, "config.json"));
-        Assert.DoesNotThrow(() => EncoderTensorNames.Validate(config, weights, ModelPath));
+        Assert.DoesNotThrow(() => EncoderWeightLayout.Validate(config, weights, ModelPath));
         Assert.That(weights.LayerCount, Is.EqualTo(config.LayerCount));
     }
 }

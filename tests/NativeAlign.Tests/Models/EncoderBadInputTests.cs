@@ -1,5 +1,6 @@
 using NativeAlign.IO;
 using NativeAlign.Models;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Tests.Models;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using NativeAlign.IO;
 using NativeAlign.Models;
+using NativeAlign.Tensors;
 using NativeAlign.Tests.IO;
 
 namespace NativeAlign.Tests.Models;

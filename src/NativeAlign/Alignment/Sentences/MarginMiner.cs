@@ -1,3 +1,5 @@
+using NativeAlign.Tensors;
+
 namespace NativeAlign.Alignment.Sentences;
 
 /// <summary>How a margin combines a pair's cosine a with its neighbourhood average b (Artetxe &amp; Schwenk 2019).</summary>

@@ -5,7 +5,7 @@ using NativeAlign.Kernels.Elementwise;
 using NativeAlign.Kernels.Embeddings;
 using NativeAlign.Kernels.Gemm;
 using NativeAlign.Kernels.Rows;
-using NativeAlign.Models;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Backends.OpenCl;
 

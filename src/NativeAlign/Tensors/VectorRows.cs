@@ -1,4 +1,4 @@
-namespace NativeAlign.Alignment.Sentences;
+namespace NativeAlign.Tensors;
 
 /// <summary>
 /// Row-major float32 vectors [<see cref="Count"/> × <see cref="Dimension"/>] that a streamed search reads a block of rows at

@@ -1,6 +1,4 @@
-using NativeAlign.Tensors;
-
-namespace NativeAlign.Models;
+namespace NativeAlign.Tensors;
 
 /// <summary>How a weight tensor is stored.</summary>
 public enum WeightType
