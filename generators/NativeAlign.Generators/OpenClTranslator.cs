@@ -22,6 +22,15 @@ internal sealed class OpenClTranslator
     private const string BuiltinAttribute = "NativeAlign.Kernels.OpenClBuiltinAttribute";
     private const string HalfType = "global::System.Half";
 
+    // MathF.Max/Min return NaN when either operand is NaN and order -0 below +0; OpenCL's fmax/fmin return the other
+    // operand for a NaN (and may return either zero), so the device and the C# reference would disagree on NaN input.
+    private const string NanMax = "na_max";
+    private const string NanMin = "na_min";
+    private const string NanMinMaxDefinitions =
+        "// MathF.Max/Min semantics: NaN when either operand is NaN, +0 above -0 (fmax/fmin would drop the NaN).\n" +
+        "float na_max(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? y : x) : fmax(x, y); }\n" +
+        "float na_min(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? x : y) : fmin(x, y); }\n";
+
     private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal)
     {
         "auto", "register", "restrict", "signed", "unsigned", "inline", "extern", "typedef", "union", "volatile",
@@ -38,6 +47,8 @@ internal sealed class OpenClTranslator
     private readonly HashSet<string> _usedHelperNames = new(StringComparer.Ordinal);
     private readonly List<IMethodSymbol> _callStack = new();
     private readonly StringBuilder _helpers = new();
+    private readonly HashSet<DiagnosticInfo> _reported = new();
+    private bool _usesNanMinMax;
     private bool _statementLevel;
     private int _blockDepth;
     private IMethodSymbol? _kernel;
@@ -127,6 +138,11 @@ internal sealed class OpenClTranslator
         if (UsesHalfArithmetic)
         {
             program.Append("#pragma OPENCL EXTENSION cl_khr_fp16 : enable\n");
+        }
+
+        if (_usesNanMinMax)
+        {
+            program.Append(NanMinMaxDefinitions);
         }
 
         program.Append(_helpers);
@@ -942,6 +958,11 @@ internal sealed class OpenClTranslator
                 return "?";
             }
 
+            if (name is NanMax or NanMin)
+            {
+                _usesNanMinMax = true;
+            }
+
             return name + "(" + string.Join(", ", invocation.Arguments.Select(a => Expression(a.Value))) + ")";
         }
 
@@ -1015,8 +1036,8 @@ internal sealed class OpenClTranslator
                 ("Round", 1) => "rint", // MathF.Round rounds half to even, as rint does in the default rounding mode
                 ("Atan2", 2) => "atan2",
                 ("Pow", 2) => "pow",
-                ("Max", 2) => "fmax",
-                ("Min", 2) => "fmin",
+                ("Max", 2) => NanMax,
+                ("Min", 2) => NanMin,
                 ("CopySign", 2) => "copysign",
                 ("FusedMultiplyAdd", 3) => "fma",
                 _ => null,
@@ -1183,7 +1204,12 @@ internal sealed class OpenClTranslator
         var all = new string[arguments.Length + 1];
         all[0] = _kernelName;
         Array.Copy(arguments, 0, all, 1, arguments.Length);
-        _diagnostics.Add(DiagnosticInfo.Create(descriptor, node, all));
+        // A specialised kernel's body is translated once per value; each defect is reported once, at its span.
+        var diagnostic = DiagnosticInfo.Create(descriptor, node, all);
+        if (_reported.Add(diagnostic))
+        {
+            _diagnostics.Add(diagnostic);
+        }
     }
 
     /// <summary>Accumulates indented lines with '\n' endings, whatever the host's newline.</summary>

@@ -51,6 +51,9 @@ public sealed class DiagnosticTests
         yield return Case("NAK0025", "switch on float", "[Kernel] public static void M(GlobalBuffer<int> x, float f) { switch ([|f|]) { case 1f: x[0] = 1; break; } }");
         yield return Case("NAK0025", "switch expression", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { x[0] = [|n switch { 1 => 2, _ => 3 }|]; }");
         yield return Case("NAK0025", "local shared between sections", "[Kernel] public static void M(GlobalBuffer<int> x, int n) { switch (n) { case 1: int t = 1; x[0] = t; break; default: [|t|] = 2; x[0] = t; break; } }");
+        // A specialised kernel's body is translated once per value; its defect must still be reported once.
+        yield return Case("NAK0002", "foreach in a specialised kernel", "[Kernel, Specialize(\"n\", 32, 64, 128)] public static void M(GlobalBuffer<int> x, int n) { [|foreach (int v in new int[] { 1, 2 }) { x[0] = v + n; }|] }");
+        yield return Case("NAK0013", "external call in a specialised kernel", "[Kernel, Specialize(\"n\", 1, 2)] public static void M(GlobalBuffer<int> x, int n) { [|System.Console.WriteLine(n)|]; x[0] = n; }");
         yield return Case("NAK0014", "double local", "[Kernel] public static void M(GlobalBuffer<float> x, int n) { [|double d = n|]; x[0] = 1f; }");
     }
 

@@ -38,6 +38,7 @@ public sealed class SnapshotTests
     [TestCase("HalfStorageProbe")]
     [TestCase("HalfArithmeticProbe")]
     [TestCase("SwitchProbe")]
+    [TestCase("MinMaxProbe")]
     [TestCase("Gelu")]
     [TestCase("ResidualAdd")]
     [TestCase("SoftmaxRows")]

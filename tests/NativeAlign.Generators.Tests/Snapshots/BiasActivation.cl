@@ -1,4 +1,7 @@
 // BiasActivation: translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.
+// MathF.Max/Min semantics: NaN when either operand is NaN, +0 above -0 (fmax/fmin would drop the NaN).
+float na_max(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? y : x) : fmax(x, y); }
+float na_min(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? x : y) : fmin(x, y); }
 float ElementwiseKernels_ApplyActivation(float v, int activation)
 {
     float result = v;
@@ -12,7 +15,7 @@ float ElementwiseKernels_ApplyActivation(float v, int activation)
     }
     else if (activation == 3)
     {
-        result = fmax(v, 0.0f);
+        result = na_max(v, 0.0f);
     }
     else if (activation == 4)
     {

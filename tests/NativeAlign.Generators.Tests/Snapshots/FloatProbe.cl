@@ -1,4 +1,7 @@
 // FloatProbe: translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.
+// MathF.Max/Min semantics: NaN when either operand is NaN, +0 above -0 (fmax/fmin would drop the NaN).
+float na_max(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? y : x) : fmax(x, y); }
+float na_min(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? x : y) : fmin(x, y); }
 float TranslationProbeKernels_Twice(float v)
 {
     return v + v;
@@ -18,7 +21,7 @@ __kernel void FloatProbe(__global const float* input, __global float* output, in
         float ax = fabs(x);
         int o = i * 7;
         output[o] = exp(-ax) + sqrt(ax) - log(ax + 1.0f);
-        output[o + 1] = tanh(x) * fmax(x, 0.5f) + fmin(x, -0.5f);
+        output[o + 1] = tanh(x) * na_max(x, 0.5f) + na_min(x, -0.5f);
         output[o + 2] = floor(x * 3.5f) + ceil(x) + rint(x * 2.0f) + trunc(-x);
         output[o + 3] = fmod(x, 0.75f) + fma(x, 2.0f, 1.0f);
         output[o + 4] = sin(x) * cos(x) + pow(ax, 1.5f) + atan2(x, 2.0f);

@@ -1,4 +1,7 @@
 // L2NormalizeRows: translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.
+// MathF.Max/Min semantics: NaN when either operand is NaN, +0 above -0 (fmax/fmin would drop the NaN).
+float na_max(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? y : x) : fmax(x, y); }
+float na_min(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? x : y) : fmin(x, y); }
 float RowKernels_ReduceSum(__local float* scratch, int lane, float value)
 {
     scratch[lane] = value;
@@ -27,7 +30,7 @@ __kernel void L2NormalizeRows(__global const float* x, __global float* y, __loca
         float v = x[offset + c];
         squares += v * v;
     }
-    float inverseNorm = 1.0f / fmax(sqrt(RowKernels_ReduceSum(scratch, lane, squares)), 1E-12f);
+    float inverseNorm = 1.0f / na_max(sqrt(RowKernels_ReduceSum(scratch, lane, squares)), 1E-12f);
     for (int c = lane; c < columns; c += 64)
     {
         y[offset + c] = x[offset + c] * inverseNorm;

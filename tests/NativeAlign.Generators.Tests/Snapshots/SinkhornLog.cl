@@ -1,4 +1,7 @@
 // SinkhornLog: translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.
+// MathF.Max/Min semantics: NaN when either operand is NaN, +0 above -0 (fmax/fmin would drop the NaN).
+float na_max(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? y : x) : fmax(x, y); }
+float na_min(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? x : y) : fmin(x, y); }
 __kernel void SinkhornLog(__global const float* costs, __global const int* rowCounts, __global const int* columnCounts, __global float* plan, int batch, int maxRows, int maxColumns, float epsilon, int iterations)
 {
     __local float f[256];
@@ -24,7 +27,7 @@ __kernel void SinkhornLog(__global const float* costs, __global const int* rowCo
             float max_ = -INFINITY;
             for (int j = 0; j < columns; j++)
             {
-                max_ = fmax(max_, (g[j] - costs[rowOffset + j]) / epsilon);
+                max_ = na_max(max_, (g[j] - costs[rowOffset + j]) / epsilon);
             }
             float sum = 0.0f;
             for (int j = 0; j < columns; j++)
@@ -39,7 +42,7 @@ __kernel void SinkhornLog(__global const float* costs, __global const int* rowCo
             float max_ = -INFINITY;
             for (int i = 0; i < rows; i++)
             {
-                max_ = fmax(max_, (f[i] - costs[offset + i * maxColumns + j]) / epsilon);
+                max_ = na_max(max_, (f[i] - costs[offset + i * maxColumns + j]) / epsilon);
             }
             float sum = 0.0f;
             for (int i = 0; i < rows; i++)

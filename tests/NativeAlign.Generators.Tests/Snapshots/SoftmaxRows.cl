@@ -1,4 +1,7 @@
 // SoftmaxRows: translated from C# by NativeAlign.Generators; edit the C# kernel, not this text.
+// MathF.Max/Min semantics: NaN when either operand is NaN, +0 above -0 (fmax/fmin would drop the NaN).
+float na_max(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? y : x) : fmax(x, y); }
+float na_min(float x, float y) { return isnan(x) || isnan(y) ? x + y : x == y ? (signbit(x) ? x : y) : fmin(x, y); }
 float RowKernels_ReduceMax(__local float* scratch, int lane, float value)
 {
     scratch[lane] = value;
@@ -7,7 +10,7 @@ float RowKernels_ReduceMax(__local float* scratch, int lane, float value)
     {
         if (lane < stride)
         {
-            scratch[lane] = fmax(scratch[lane], scratch[lane + stride]);
+            scratch[lane] = na_max(scratch[lane], scratch[lane + stride]);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -41,7 +44,7 @@ __kernel void SoftmaxRows(__global const float* x, __global float* y, __local fl
     float max_ = -INFINITY;
     for (int c = lane; c < columns; c += 64)
     {
-        max_ = fmax(max_, x[offset + c]);
+        max_ = na_max(max_, x[offset + c]);
     }
     max_ = RowKernels_ReduceMax(scratch, lane, max_);
     float sum = 0.0f;

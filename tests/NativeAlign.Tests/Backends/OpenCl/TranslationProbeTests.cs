@@ -1,6 +1,5 @@
 using NativeAlign.Backends.OpenCl;
 using NativeAlign.Kernels;
-using NativeAlign.Kernels.Conformance;
 
 namespace NativeAlign.Tests.Backends.OpenCl;
 
@@ -12,6 +11,37 @@ namespace NativeAlign.Tests.Backends.OpenCl;
 [TestFixture]
 public sealed class TranslationProbeTests
 {
+    [Test]
+    public void MinMaxProbe_Device_PropagatesNaNAndOrdersSignedZeros_AsCSharpDoes()
+    {
+        float[] values = [float.NaN, -0f, 0f, 1f, -1f, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon];
+        var a = new float[values.Length * values.Length];
+        var b = new float[a.Length];
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i] = values[i / values.Length];
+            b[i] = values[i % values.Length];
+        }
+
+        using var device = OpenClTestDevice.Open();
+        var context = device.Context;
+        using var dA = context.Upload<float>(a);
+        using var dB = context.Upload<float>(b);
+        using var dMax = context.Allocate<float>(a.Length);
+        using var dMin = context.Allocate<float>(a.Length);
+        context.Run(new TranslationProbeKernels.MinMaxProbeKernel(dA, dB, dMax, dMin, a.Length), new NDRange(a.Length));
+        var max = dMax.ToArray();
+        var min = dMin.ToArray();
+        for (int i = 0; i < a.Length; i++)
+        {
+            // The expectation is .NET's own MathF (IEEE 754-2019 maximum/minimum), compared bit for bit but any NaN as one.
+            Assert.That(Bits(max[i]), Is.EqualTo(Bits(MathF.Max(a[i], b[i]))), $"max({a[i]:R}, {b[i]:R})");
+            Assert.That(Bits(min[i]), Is.EqualTo(Bits(MathF.Min(a[i], b[i]))), $"min({a[i]:R}, {b[i]:R})");
+        }
+
+        static int Bits(float v) => float.IsNaN(v) ? int.MinValue : BitConverter.SingleToInt32Bits(v);
+    }
+
     [Test]
     public void IntegerProbe_Device_EqualsDotNetExactly()
     {

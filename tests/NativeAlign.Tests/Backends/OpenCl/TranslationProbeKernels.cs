@@ -1,9 +1,11 @@
-namespace NativeAlign.Kernels.Conformance;
+using NativeAlign.Kernels;
+
+namespace NativeAlign.Tests.Backends.OpenCl;
 
 /// <summary>
 /// Kernels that exercise every construct the translator accepts, so that a test can run them on a device and through
 /// the CPU reference and compare: if a construct were translated with different C semantics, the outputs would differ.
-/// Not used by the engine.
+/// Test-only: they live with the tests, outside the kernels assembly the engine ships.
 /// </summary>
 internal static partial class TranslationProbeKernels
 {
@@ -87,6 +89,21 @@ internal static partial class TranslationProbeKernels
             output[o + 4] = MathF.Sin(x) * MathF.Cos(x) + MathF.Pow(ax, 1.5f) + MathF.Atan2(x, 2f);
             output[o + 5] = x > 0f ? Square(x) : -Square(x) / (1f + ax);
             output[o + 6] = (float)(int)(x * 10f) + (float)i * Scale;
+        }
+    }
+
+    /// <summary>
+    /// MathF.Max and MathF.Min of each pair (a[i], b[i]): NaN when either is NaN and +0 above −0, as C# defines them
+    /// (OpenCL's fmax/fmin would return the other operand).
+    /// </summary>
+    [Kernel(LocalSizeX = 16)]
+    internal static void MinMaxProbe(ReadOnlyGlobalBuffer<float> a, ReadOnlyGlobalBuffer<float> b, GlobalBuffer<float> max, GlobalBuffer<float> min, int n)
+    {
+        int i = WorkItem.GlobalId(0);
+        if (i < n)
+        {
+            max[i] = MathF.Max(a[i], b[i]);
+            min[i] = MathF.Min(a[i], b[i]);
         }
     }
 
