@@ -17,6 +17,9 @@ internal static class AttentionMicroKernelEmitter
     /// <summary>Keys per online-softmax step: the block's scores sit in L1 and every vector width divides it.</summary>
     public const int KeyBlock = 64;
 
+    // The engine's one exp, which flushes below FLT_MIN to zero (subnormals would slow the FMAs that consume them).
+    private const string SimdExp = "global::NativeAlign.Backends.Cpu.SimdExp";
+
     private const string GeneratedCode = "[global::System.CodeDom.Compiler.GeneratedCode(\"NativeAlign.Generators\", \"1.0.0\")]";
 
     public static string Emit(AttentionMicroKernelModel model)
@@ -127,10 +130,10 @@ internal static class AttentionMicroKernelEmitter
 
         EmitRescale(w, rescale);
         w.Line();
-        w.Line(vector + " shift = " + v + ".Create(newMax), sum = default;");
+        w.Line(vector + " shift = " + v + ".Create(newMax), floor = " + v + ".Create(" + SimdExp + ".LnFloatMin), sum = default;");
         w.Line("for (int j = 0; j < padded; j += " + S(lanes) + ")");
         w.Open();
-        w.Line(vector + " e = " + v + ".Exp(" + v + ".Load(scores + j) - shift);");
+        w.Line(vector + " e = " + SimdExp + ".Exp(" + v + ".Load(scores + j) - shift, floor);");
         w.Line(v + ".Store(e, scores + j);");
         w.Line("sum += e;");
         w.Close();
@@ -185,7 +188,7 @@ internal static class AttentionMicroKernelEmitter
         w.Line("float* vr = v + (j0 * stride);");
         w.Line("for (int j = 0; j < count; j++)");
         w.Open();
-        w.Line("float p = global::System.MathF.Exp(scores[j] - newMax);");
+        w.Line("float p = " + SimdExp + ".Exp(scores[j] - newMax);");
         w.Line("runningSum += p;");
         for (int c = 0; c < d; c++)
         {
@@ -227,7 +230,7 @@ internal static class AttentionMicroKernelEmitter
         w.Line("float newMax = global::System.MathF.Max(runningMax, blockMax);");
         w.Line("if (runningSum != 0)");
         w.Open();
-        w.Line("float correction = global::System.MathF.Exp(runningMax - newMax);");
+        w.Line("float correction = " + SimdExp + ".Exp(runningMax - newMax);");
         w.Line("runningSum *= correction;");
         foreach (string line in scaleAccumulator)
         {

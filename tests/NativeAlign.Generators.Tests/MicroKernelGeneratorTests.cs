@@ -35,13 +35,29 @@ public sealed class MicroKernelGeneratorTests
         """;
 
     // The library's attention contract, restated likewise.
+    // The tiles call the engine's exp (NativeAlign.Backends.Cpu.SimdExp); its signatures stand in for the engine here.
     private const string AttentionInterface = """
-        namespace Demo;
-        internal interface IAttentionMicroKernel
+        namespace Demo
         {
-            static abstract int HeadSize { get; }
-            static abstract int KeyBlock { get; }
-            static abstract unsafe void AttendRow(float* q, float* k, float* v, nint stride, int length, float scale, float* scores, float* output);
+            internal interface IAttentionMicroKernel
+            {
+                static abstract int HeadSize { get; }
+                static abstract int KeyBlock { get; }
+                static abstract unsafe void AttendRow(float* q, float* k, float* v, nint stride, int length, float scale, float* scores, float* output);
+            }
+        }
+
+        namespace NativeAlign.Backends.Cpu
+        {
+            using System.Runtime.Intrinsics;
+
+            internal static class SimdExp
+            {
+                public const float LnFloatMin = -87.33654f;
+                public static float Exp(float x, float floor = LnFloatMin) => x;
+                public static Vector512<float> Exp(Vector512<float> x, Vector512<float> floor) => x;
+                public static Vector256<float> Exp(Vector256<float> x, Vector256<float> floor) => x;
+            }
         }
         """;
 

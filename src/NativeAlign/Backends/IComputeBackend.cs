@@ -17,12 +17,6 @@ public enum BackendOp
     /// <summary>An elementwise activation (<see cref="ActivationKind"/>).</summary>
     Activation,
 
-    /// <summary>Elementwise sum of two matrices.</summary>
-    Add,
-
-    /// <summary>Per-row softmax.</summary>
-    Softmax,
-
     /// <summary>Multi-head scaled dot-product attention over a padded batch.</summary>
     Attention,
 
@@ -129,12 +123,6 @@ public interface IComputeBackend : IDisposable
 
     /// <summary>Elementwise activation; output may alias input.</summary>
     void Activate(BackendMatrix input, ActivationKind activation, BackendMatrix output);
-
-    /// <summary>output = a + b; output may alias either.</summary>
-    void Add(BackendMatrix a, BackendMatrix b, BackendMatrix output);
-
-    /// <summary>Per-row softmax; output may alias input.</summary>
-    void Softmax(BackendMatrix input, BackendMatrix output);
 
     /// <summary>
     /// softmax(Q·Kᵀ/√d + mask)·V per sequence and head; keys at positions ≥ lengths[b] are masked out; rows of padding

@@ -44,20 +44,15 @@ internal static class OpTestSupport
     public static void AssertClose(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected, double bound, string what)
     {
         Assert.That(actual.Length, Is.EqualTo(expected.Length), what);
-        double err = 0, norm = 0;
         for (int i = 0; i < actual.Length; i++)
         {
             if (float.IsNaN(actual[i]) || float.IsNaN(expected[i]))
             {
                 Assert.Fail($"{what}: NaN at {i} (actual {actual[i]}, expected {expected[i]})");
             }
-
-            double d = (double)actual[i] - expected[i];
-            err += d * d;
-            norm += (double)expected[i] * expected[i];
         }
 
-        double nmse = err / Math.Max(norm, 1e-30);
+        double nmse = ErrorMetric.NormalisedMse(actual, expected);
         Assert.That(nmse, Is.LessThanOrEqualTo(bound), $"{what}: normalised MSE {nmse:E3} above {bound:E1}");
     }
 

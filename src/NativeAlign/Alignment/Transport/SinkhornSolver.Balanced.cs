@@ -2,6 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
+using NativeAlign.Backends.Cpu;
+
 namespace NativeAlign.Alignment.Transport;
 
 public static partial class SinkhornSolver

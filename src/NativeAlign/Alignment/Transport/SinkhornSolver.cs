@@ -1,5 +1,7 @@
 using System.Buffers;
 
+using NativeAlign.Backends.Cpu;
+
 namespace NativeAlign.Alignment.Transport;
 
 /// <summary>
@@ -24,7 +26,7 @@ public static partial class SinkhornSolver
     /// <summary>Scalings are absorbed into the potentials when |ln u| exceeds this.</summary>
     private const float AbsorbLog = 20f;
 
-    private const float KernelFloor = VectorMath.LnFloatMin + AbsorbLog + 1f;
+    private const float KernelFloor = SimdExp.LnFloatMin + AbsorbLog + 1f;
     private static readonly float ScaleMax = MathF.Exp(AbsorbLog);
     private static readonly float ScaleMin = MathF.Exp(-AbsorbLog);
 
@@ -211,7 +213,7 @@ public static partial class SinkhornSolver
         {
             for (int j = 0; j < m; j++)
             {
-                plan[(i * m) + j] = VectorMath.Exp(lu[i] + lv[j] - (cost[(i * m) + j] * invEps));
+                plan[(i * m) + j] = SimdExp.Exp(lu[i] + lv[j] - (cost[(i * m) + j] * invEps));
             }
         }
 
@@ -370,7 +372,7 @@ public static partial class SinkhornSolver
             var row = plan.Slice(i * m, m);
             for (int j = 0; j < m; j++)
             {
-                row[j] = VectorMath.Exp(li + lb[j] - (c[j] * invEps));
+                row[j] = SimdExp.Exp(li + lb[j] - (c[j] * invEps));
             }
         }
     }

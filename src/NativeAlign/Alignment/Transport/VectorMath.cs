@@ -1,66 +1,15 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using NativeAlign.Backends.Cpu;
 
 namespace NativeAlign.Alignment.Transport;
 
 /// <summary>
-/// Small vector kernels shared by the transport solvers and the alignment extractors: exp with a denormal-safe
-/// floor, axpy, max and shifted exp-sums. Each has a Vector512, a Vector256 and a scalar path.
+/// Small vector kernels shared by the transport solvers and the alignment extractors: axpy, max and shifted exp-sums
+/// (over <see cref="SimdExp"/>). Each has a Vector512, a Vector256 and a scalar path.
 /// </summary>
 internal static class VectorMath
 {
-    /// <summary>ln(FLT_MIN): below it exp(x) is subnormal, and subnormal operands make FMAs ~100× slower.</summary>
-    public const float LnFloatMin = -87.33654f;
-
-    private const float Log2E = 1.44269504088896341f;
-    private const float Ln2Hi = 0.693359375f;
-    private const float Ln2Lo = -2.12194440e-4f;
-    private const float ExpMax = 88.0f;
-
-    /// <summary>exp(x), or 0 when x is below <paramref name="floor"/> (never a subnormal when floor ≥ ln(FLT_MIN)).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Exp(float x, float floor = LnFloatMin) => x < floor ? 0f : MathF.Exp(MathF.Min(x, ExpMax));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Exp(Vector512<float> x, Vector512<float> floor)
-    {
-        var below = Vector512.LessThan(x, floor);
-        var xc = Vector512.Min(Vector512.Max(x, Vector512.Create(LnFloatMin)), Vector512.Create(ExpMax));
-        var n = Vector512.Floor(Vector512.FusedMultiplyAdd(xc, Vector512.Create(Log2E), Vector512.Create(0.5f)));
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), xc);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
-        var p = Vector512.Create(1f / 720f);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 120f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 24f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 6f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
-        var scale = (Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23;
-        var result = p * scale.AsSingle();
-        return Vector512.ConditionalSelect(below, Vector512<float>.Zero, result);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x, Vector256<float> floor)
-    {
-        var below = Vector256.LessThan(x, floor);
-        var xc = Vector256.Min(Vector256.Max(x, Vector256.Create(LnFloatMin)), Vector256.Create(ExpMax));
-        var n = Vector256.Floor(Vector256.FusedMultiplyAdd(xc, Vector256.Create(Log2E), Vector256.Create(0.5f)));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), xc);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
-        var p = Vector256.Create(1f / 720f);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        var scale = (Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23;
-        var result = p * scale.AsSingle();
-        return Vector256.ConditionalSelect(below, Vector256<float>.Zero, result);
-    }
-
     /// <summary>dst[j] = exp(scale·(add[j] − src[j]) + bias) with the floor applied; builds one row of a Gibbs kernel.</summary>
     public static void ExpAffine(ReadOnlySpan<float> src, ReadOnlySpan<float> add, float scale, float bias, Span<float> dst, float floor)
     {
@@ -74,7 +23,7 @@ internal static class VectorMath
             for (; j <= n - 16; j += 16)
             {
                 var x = Vector512.FusedMultiplyAdd(Vector512.Create(add.Slice(j, 16)) - Vector512.Create(src.Slice(j, 16)), vs, vb);
-                Exp(x, vf).CopyTo(dst.Slice(j, 16));
+                SimdExp.Exp(x, vf).CopyTo(dst.Slice(j, 16));
             }
         }
 
@@ -84,7 +33,7 @@ internal static class VectorMath
             // and much cheaper than up to 15 scalar exps.
             int t = n - 16;
             var x = Vector512.FusedMultiplyAdd(Vector512.Create(add.Slice(t, 16)) - Vector512.Create(src.Slice(t, 16)), Vector512.Create(scale), Vector512.Create(bias));
-            Exp(x, Vector512.Create(floor)).CopyTo(dst.Slice(t, 16));
+            SimdExp.Exp(x, Vector512.Create(floor)).CopyTo(dst.Slice(t, 16));
             return;
         }
 
@@ -96,21 +45,21 @@ internal static class VectorMath
             for (; j <= n - 8; j += 8)
             {
                 var x = Vector256.FusedMultiplyAdd(Vector256.Create(add.Slice(j, 8)) - Vector256.Create(src.Slice(j, 8)), vs, vb);
-                Exp(x, vf).CopyTo(dst.Slice(j, 8));
+                SimdExp.Exp(x, vf).CopyTo(dst.Slice(j, 8));
             }
 
             if (j < n && n >= 8)
             {
                 int t = n - 8;
                 var x = Vector256.FusedMultiplyAdd(Vector256.Create(add.Slice(t, 8)) - Vector256.Create(src.Slice(t, 8)), vs, vb);
-                Exp(x, vf).CopyTo(dst.Slice(t, 8));
+                SimdExp.Exp(x, vf).CopyTo(dst.Slice(t, 8));
                 return;
             }
         }
 
         for (; j < n; j++)
         {
-            dst[j] = Exp(MathF.FusedMultiplyAdd(add[j] - src[j], scale, bias), floor);
+            dst[j] = SimdExp.Exp(MathF.FusedMultiplyAdd(add[j] - src[j], scale, bias), floor);
         }
     }
 
@@ -195,11 +144,11 @@ internal static class VectorMath
             var acc = Vector512<float>.Zero;
             var vs = Vector512.Create(-scale);
             var vsh = Vector512.Create(shift);
-            var vf = Vector512.Create(LnFloatMin);
+            var vf = Vector512.Create(SimdExp.LnFloatMin);
             for (; j <= n - 16; j += 16)
             {
                 var x = Vector512.FusedMultiplyAdd(Vector512.Create(c.Slice(j, 16)), vs, Vector512.Create(add.Slice(j, 16))) - vsh;
-                acc += Exp(x, vf);
+                acc += SimdExp.Exp(x, vf);
             }
 
             if (j < n)
@@ -209,7 +158,7 @@ internal static class VectorMath
                 var x = Vector512.FusedMultiplyAdd(Vector512.Create(c.Slice(t, 16)), vs, Vector512.Create(add.Slice(t, 16))) - vsh;
                 var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
                 var fresh = Vector512.GreaterThanOrEqual(lane, Vector512.Create(j - t)).AsSingle();
-                acc += Exp(x, vf) & fresh;
+                acc += SimdExp.Exp(x, vf) & fresh;
                 j = n;
             }
 
@@ -221,11 +170,11 @@ internal static class VectorMath
             var acc = Vector256<float>.Zero;
             var vs = Vector256.Create(-scale);
             var vsh = Vector256.Create(shift);
-            var vf = Vector256.Create(LnFloatMin);
+            var vf = Vector256.Create(SimdExp.LnFloatMin);
             for (; j <= n - 8; j += 8)
             {
                 var x = Vector256.FusedMultiplyAdd(Vector256.Create(c.Slice(j, 8)), vs, Vector256.Create(add.Slice(j, 8))) - vsh;
-                acc += Exp(x, vf);
+                acc += SimdExp.Exp(x, vf);
             }
 
             sum += Vector256.Sum(acc);
@@ -233,7 +182,7 @@ internal static class VectorMath
 
         for (; j < n; j++)
         {
-            sum += Exp(MathF.FusedMultiplyAdd(c[j], -scale, add[j]) - shift);
+            sum += SimdExp.Exp(MathF.FusedMultiplyAdd(c[j], -scale, add[j]) - shift);
         }
 
         return sum;

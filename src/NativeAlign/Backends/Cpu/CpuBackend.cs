@@ -195,32 +195,12 @@ public sealed class CpuBackend : IComputeBackend
         });
     }
 
-    /// <inheritdoc />
-    public void Add(BackendMatrix a, BackendMatrix b, BackendMatrix output)
+    /// <summary>output = a + b, for the activations the GEMM epilogue does not fuse.</summary>
+    private static void Add(BackendMatrix a, BackendMatrix b, BackendMatrix output)
     {
         HostBackend.SameShape(a, b, "add");
         HostBackend.SameShape(a, output, "add");
         CpuKernels.Add(Host(a).Span, Host(b).Span, Host(output).Span);
-    }
-
-    /// <inheritdoc />
-    public void Softmax(BackendMatrix input, BackendMatrix output)
-    {
-        HostBackend.SameShape(input, output, "softmax");
-        var x = Host(input);
-        var y = Host(output);
-        ForRowBlocks(x.Rows, (r0, r1) =>
-        {
-            for (int i = r0; i < r1; i++)
-            {
-                if (!ReferenceEquals(x, y))
-                {
-                    x.Row(i).CopyTo(y.Row(i));
-                }
-
-                CpuKernels.SoftmaxInPlace(y.Row(i));
-            }
-        });
     }
 
     /// <inheritdoc />

@@ -194,7 +194,7 @@ internal static class CpuKernels
 
     private static float MaxPropagateNaN(float a, float b) => float.IsNaN(a) || float.IsNaN(b) ? float.NaN : Math.Max(a, b);
 
-    /// <summary>y = exp(x − shift) elementwise; returns the sum of y.</summary>
+    /// <summary>y = exp(x − shift) elementwise (flushed to 0 below FLT_MIN, <see cref="SimdExp"/>); returns the sum of y.</summary>
     public static float ExpShifted(ReadOnlySpan<float> x, float shift, Span<float> y)
     {
         int n = x.Length, i = 0;
@@ -204,10 +204,11 @@ internal static class CpuKernels
         if (Vector256.IsHardwareAccelerated && n >= 8)
         {
             var vs = Vector256.Create(shift);
+            var floor = Vector256.Create(SimdExp.LnFloatMin);
             var acc = Vector256<float>.Zero;
             for (; i <= n - 8; i += 8)
             {
-                var e = Vector256.Exp(Vector256.LoadUnsafe(ref px, (nuint)i) - vs);
+                var e = SimdExp.Exp(Vector256.LoadUnsafe(ref px, (nuint)i) - vs, floor);
                 e.StoreUnsafe(ref py, (nuint)i);
                 acc += e;
             }
@@ -217,24 +218,11 @@ internal static class CpuKernels
 
         for (; i < n; i++)
         {
-            y[i] = MathF.Exp(x[i] - shift);
+            y[i] = SimdExp.Exp(x[i] - shift);
             sum += y[i];
         }
 
         return sum;
-    }
-
-    /// <summary>Softmax of one row in place.</summary>
-    public static void SoftmaxInPlace(Span<float> x)
-    {
-        if (x.IsEmpty)
-        {
-            return;
-        }
-
-        float max = Max(x);
-        float sum = ExpShifted(x, max, x);
-        Scale(x, 1 / sum);
     }
 
     /// <summary>Layer norm of one row: y = (x − mean)/√(var + eps)·g + b; y may alias x.</summary>

@@ -257,36 +257,6 @@ public sealed class OpenClBackend : IComputeBackend
     }
 
     /// <inheritdoc />
-    public void Add(BackendMatrix a, BackendMatrix b, BackendMatrix output)
-    {
-        HostBackend.SameShape(a, b, "add");
-        HostBackend.SameShape(a, output, "add");
-        var o = M(output);
-        _context.Run(new ElementwiseKernels.VectorAddKernel(M(a).Buffer, M(b).Buffer, o.Buffer, o.Length), new NDRange(o.Length));
-    }
-
-    /// <inheritdoc />
-    public void Softmax(BackendMatrix input, BackendMatrix output)
-    {
-        HostBackend.SameShape(input, output, "softmax");
-        var x = M(input);
-        var y = M(output);
-        if (x.Rows == 0)
-        {
-            return;
-        }
-
-        // The softmax kernel reads its row three times while writing the last pass, so it may not run in place.
-        using var copy = ReferenceEquals(x, y) ? _context.Allocate<float>(x.Length) : null;
-        if (copy is not null)
-        {
-            _context.Run(new ElementwiseKernels.ActivateKernel(x.Buffer, copy, x.Length, ElementwiseKernels.ActivationNone), new NDRange(x.Length));
-        }
-
-        _context.Run(new RowKernels.SoftmaxRowsKernel(copy ?? x.Buffer, y.Buffer, RowKernels.GroupSize, x.Rows, x.Columns), new NDRange(x.Rows * RowKernels.GroupSize));
-    }
-
-    /// <inheritdoc />
     public void Attention(BackendMatrix q, BackendMatrix k, BackendMatrix v, AttentionShape shape, ReadOnlySpan<int> lengths, BackendMatrix output)
     {
         HostBackend.CheckAttention(q, k, v, shape, lengths, output);

@@ -3,6 +3,7 @@ using NativeAlign.Kernels;
 using NativeAlign.Kernels.Elementwise;
 using NativeAlign.Kernels.Gemm;
 using NativeAlign.Kernels.Rows;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Backends.OpenCl;
 
@@ -186,15 +187,7 @@ public static class OpenClKernelCheck
 
     private static KernelCheckResult Result(string kernel, float[] actual, double[] oracle, double bound, Stopwatch clock)
     {
-        double error = 0, norm = 0;
-        for (int i = 0; i < actual.Length; i++)
-        {
-            double d = actual[i] - oracle[i];
-            error += d * d;
-            norm += oracle[i] * oracle[i];
-        }
-
-        double nmse = norm == 0 ? error : error / norm;
+        double nmse = ErrorMetric.NormalisedMse(actual, oracle);
         return new KernelCheckResult(kernel, double.IsNaN(nmse) ? double.PositiveInfinity : nmse, bound, clock.Elapsed.TotalMilliseconds);
     }
 }

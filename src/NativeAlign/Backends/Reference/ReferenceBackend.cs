@@ -142,37 +142,6 @@ public sealed class ReferenceBackend : IComputeBackend
     }
 
     /// <inheritdoc />
-    public void Add(BackendMatrix a, BackendMatrix b, BackendMatrix output)
-    {
-        HostBackend.SameShape(a, b, "add");
-        HostBackend.SameShape(a, output, "add");
-        var x = Host(a).Span;
-        var z = Host(b).Span;
-        var y = Host(output).Span;
-        for (int i = 0; i < x.Length; i++)
-        {
-            y[i] = (float)((double)x[i] + z[i]);
-        }
-    }
-
-    /// <inheritdoc />
-    public void Softmax(BackendMatrix input, BackendMatrix output)
-    {
-        HostBackend.SameShape(input, output, "softmax");
-        var x = Host(input);
-        var y = Host(output);
-        var buffer = new double[x.Columns];
-        for (int i = 0; i < x.Rows; i++)
-        {
-            SoftmaxRow(x.Row(i), buffer);
-            for (int j = 0; j < buffer.Length; j++)
-            {
-                y.Row(i)[j] = (float)buffer[j];
-            }
-        }
-    }
-
-    /// <inheritdoc />
     public void Attention(BackendMatrix q, BackendMatrix k, BackendMatrix v, AttentionShape shape, ReadOnlySpan<int> lengths, BackendMatrix output)
     {
         HostBackend.CheckAttention(q, k, v, shape, lengths, output);
@@ -344,27 +313,6 @@ public sealed class ReferenceBackend : IComputeBackend
         }
 
         return x < 0 ? -r : r;
-    }
-
-    private static void SoftmaxRow(ReadOnlySpan<float> x, double[] y)
-    {
-        double max = double.NegativeInfinity;
-        foreach (float v in x)
-        {
-            max = Math.Max(max, v);
-        }
-
-        double sum = 0;
-        for (int j = 0; j < x.Length; j++)
-        {
-            y[j] = Math.Exp(x[j] - max);
-            sum += y[j];
-        }
-
-        for (int j = 0; j < x.Length; j++)
-        {
-            y[j] /= sum;
-        }
     }
 
     private static HostMatrix Host(BackendMatrix m) => HostBackend.Host(m, BackendName);

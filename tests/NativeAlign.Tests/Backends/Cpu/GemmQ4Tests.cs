@@ -4,14 +4,14 @@ using static NativeAlign.Tests.Backends.Cpu.GemmTestSupport;
 
 namespace NativeAlign.Tests.Backends.Cpu;
 
-/// <summary>Every 4-bit GEMM/GEMV path against a float64 dequantisation of the MatMulNBits layout.</summary>
+/// <summary>Every 4-bit packed-GEMM path against a float64 dequantisation of the MatMulNBits layout.</summary>
 [TestFixture]
 public class GemmQ4Tests
 {
     private static IEnumerable<TestCaseData> PathCases() => Paths.Select(p => new TestCaseData(p.ToString()).SetArgDisplayNames(p.ToString()));
 
     private static double Check(
-        GemmKernelPath path, int threads, int m, int n, int k, int blockSize, bool zeroPoints, int gemvMaxRows, int seed,
+        GemmKernelPath path, int threads, int m, int n, int k, int blockSize, bool zeroPoints, int seed,
         bool bias = false, GemmActivation activation = GemmActivation.None, bool residual = false)
     {
         var random = new Random(seed);
@@ -22,14 +22,14 @@ public class GemmQ4Tests
         float[]? residualArray = residual ? RandomArray(random, Math.Max(0, (m * ldc) - 3)) : null;
         float[] guarded = GuardedOutput(m, n, ldc);
         GemmQ4.Compute(path, threads, m, a, lda, w, Window(guarded), ldc,
-            new GemmEpilogue { Bias = biasArray, Activation = activation, Residual = residualArray }, gemvMaxRows);
+            new GemmEpilogue { Bias = biasArray, Activation = activation, Residual = residualArray });
         double[] wd = DequantizeDouble(w);
         double[] expected = Reference(m, n, k, a, lda, (p, j) => wd[((long)j * k) + p], biasArray, activation, residualArray, ldc);
-        return AssertMatches(expected, guarded, m, n, ldc, $"{path} t={threads} {m}x{n}x{k} bs={blockSize} zp={zeroPoints} gemv<={gemvMaxRows} bias={bias} act={activation} res={residual}");
+        return AssertMatches(expected, guarded, m, n, ldc, $"{path} t={threads} {m}x{n}x{k} bs={blockSize} zp={zeroPoints} bias={bias} act={activation} res={residual}");
     }
 
     [TestCaseSource(nameof(PathCases))]
-    public void GemvAndGemmAgreeWithTheOracleOverShapesAndBlockSizes(string pathName)
+    public void PackedGemmAgreesWithTheOracleOverShapesAndBlockSizes(string pathName)
     {
         GemmKernelPath path = RequirePath(pathName);
         double worst = 0;
@@ -43,9 +43,8 @@ public class GemmQ4Tests
                 {
                     bool zp = (m + n) % 2 == 0;
 
-                    // Both algorithms on every m: GEMV forced on (up to 64 rows) and off (packed GEMM from m = 1).
-                    worst = Math.Max(worst, Check(path, 0, m, n, k, blockSize, zp, 64, m + n + k + blockSize));
-                    worst = Math.Max(worst, Check(path, 0, m, n, k, blockSize, !zp, 0, m + n + k + blockSize + 1));
+                    worst = Math.Max(worst, Check(path, 0, m, n, k, blockSize, zp, m + n + k + blockSize));
+                    worst = Math.Max(worst, Check(path, 0, m, n, k, blockSize, !zp, m + n + k + blockSize + 1));
                 }
             }
         }
@@ -60,16 +59,16 @@ public class GemmQ4Tests
         double worst = 0;
         for (int s = 1; s <= 257; s += s < 40 ? 1 : 13)
         {
-            worst = Math.Max(worst, Check(path, 0, 1, 23, s, 32, s % 2 == 0, -1, s));
-            worst = Math.Max(worst, Check(path, 0, 3, s, 70, 32, s % 2 == 1, -1, s + 1));
-            worst = Math.Max(worst, Check(path, 0, 11, s, 45, 16, true, -1, s + 2));
+            worst = Math.Max(worst, Check(path, 0, 1, 23, s, 32, s % 2 == 0, s));
+            worst = Math.Max(worst, Check(path, 0, 3, s, 70, 32, s % 2 == 1, s + 1));
+            worst = Math.Max(worst, Check(path, 0, 11, s, 45, 16, true, s + 2));
         }
 
         foreach (int threads in new[] { 1, 2, 3 })
         {
-            worst = Math.Max(worst, Check(path, threads, 1, 1536, 384, 32, false, -1, threads));
-            worst = Math.Max(worst, Check(path, threads, 5, 384, 1536, 32, true, -1, threads));
-            worst = Math.Max(worst, Check(path, threads, 130, 300, 520, 64, true, -1, threads));
+            worst = Math.Max(worst, Check(path, threads, 1, 1536, 384, 32, false, threads));
+            worst = Math.Max(worst, Check(path, threads, 5, 384, 1536, 32, true, threads));
+            worst = Math.Max(worst, Check(path, threads, 130, 300, 520, 64, true, threads));
         }
 
         TestContext.Out.WriteLine($"worst NMSE {worst:E2}");
@@ -87,7 +86,7 @@ public class GemmQ4Tests
                 {
                     foreach (bool residual in new[] { false, true })
                     {
-                        Check(path, 0, m, 45, 96, 32, true, -1, m * 7, bias, act, residual);
+                        Check(path, 0, m, 45, 96, 32, true, m * 7, bias, act, residual);
                     }
                 }
             }

@@ -144,7 +144,7 @@ internal static class GemmTestSupport
         }
 
         Span<float> c = Window(guarded);
-        double err = 0, norm = 0;
+        var inside = new float[(long)m * n];
         for (int i = 0; i < m; i++)
         {
             for (int j = 0; j < ldc && ((long)i * ldc) + j < c.Length; j++)
@@ -165,13 +165,11 @@ internal static class GemmTestSupport
                     Assert.Fail($"{what}: non-finite output {v} at ({i}, {j})");
                 }
 
-                double e = expected[((long)i * n) + j];
-                err += (v - e) * (v - e);
-                norm += e * e;
+                inside[((long)i * n) + j] = v;
             }
         }
 
-        double nmse = norm == 0 ? err : err / norm;
+        double nmse = ErrorMetric.NormalisedMse(inside, expected.AsSpan(0, inside.Length));
         if (nmse > WorstNmse)
         {
             WorstNmse = nmse;

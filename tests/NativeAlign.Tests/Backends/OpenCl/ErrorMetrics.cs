@@ -1,22 +1,20 @@
+using NativeAlign.Tensors;
+
 namespace NativeAlign.Tests.Backends.OpenCl;
 
 /// <summary>The op-test error measure: normalised mean squared error against a float64 oracle; NaN anywhere fails.</summary>
 internal static class ErrorMetrics
 {
-    /// <summary>Σ(actual − expected)² / Σ expected² (or the plain squared error when the oracle is all zeros).</summary>
+    /// <summary><see cref="ErrorMetric.NormalisedMse(ReadOnlySpan{float}, ReadOnlySpan{double})"/>, failing on any NaN first.</summary>
     public static double NormalisedMse(ReadOnlySpan<float> actual, ReadOnlySpan<double> expected)
     {
         Assert.That(actual.Length, Is.EqualTo(expected.Length), "length");
-        double error = 0, norm = 0;
         for (int i = 0; i < actual.Length; i++)
         {
             Assert.That(float.IsNaN(actual[i]), Is.False, $"NaN at {i}");
-            double d = actual[i] - expected[i];
-            error += d * d;
-            norm += expected[i] * expected[i];
         }
 
-        return norm == 0 ? error : error / norm;
+        return ErrorMetric.NormalisedMse(actual, expected);
     }
 
     public static void AssertClose(ReadOnlySpan<float> actual, ReadOnlySpan<double> expected, double bound, string what)
