@@ -17,7 +17,6 @@ namespace NativeAlign.Benchmarks.Backends.OpenCl;
 [Config(typeof(GemmBenchmarkConfig))]
 public class OpenClGemmBenchmarks : IFlopCounted, IDisposable
 {
-    private const int BlockSize = 32;
     private float[] a = [], b = [], c = [];
     private Q4Matrix? q4;
     private OpenClContext? context;
@@ -46,25 +45,18 @@ public class OpenClGemmBenchmarks : IFlopCounted, IDisposable
     public void Setup()
     {
         Parse();
-        var random = new Random(42);
-        a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        (q4, a) = GemmQ4Benchmarks.RandomProblem(m, n, k);
+        var random = new Random(43);
         b = Enumerable.Range(0, n * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
         c = new float[m * n];
-        int blocks = (k + BlockSize - 1) / BlockSize;
-        var packed = new byte[n * blocks * BlockSize / 2];
-        random.NextBytes(packed);
-        var scales = Enumerable.Range(0, n * blocks).Select(_ => (float)random.NextDouble() * 0.02f).ToArray();
-        var zeros = new byte[n * ((blocks + 1) / 2)];
-        random.NextBytes(zeros);
-        q4 = new Q4Matrix(n, k, BlockSize, packed, scales, zeros, "bench.weight");
 
         context = OpenClContext.Create(0);
         deviceA = context.Upload<float>(a);
         deviceB = context.Upload<float>(b);
         deviceC = context.Allocate<float>(m * n);
-        devicePacked = context.Upload<byte>(packed);
-        deviceScales = context.Upload<float>(scales);
-        deviceZeros = context.Upload<byte>(zeros);
+        devicePacked = context.Upload<byte>(q4.Packed.ToArray());
+        deviceScales = context.Upload<float>(q4.Scales);
+        deviceZeros = context.Upload<byte>(q4.ZeroPoints!);
 
         // Build the programs (or load them from the binary cache) before the first measured run.
         Device();
@@ -89,7 +81,7 @@ public class OpenClGemmBenchmarks : IFlopCounted, IDisposable
         var range = GemmKernels.LaunchRange(m, n);
         if (Weights == "q4")
         {
-            context!.Run(new GemmKernels.MatMulQ4TransposedBKernel(deviceA!, devicePacked!, deviceScales!, deviceZeros!, deviceC!, m, n, k, BlockSize, 1), range);
+            context!.Run(new GemmKernels.MatMulQ4TransposedBKernel(deviceA!, devicePacked!, deviceScales!, deviceZeros!, deviceC!, m, n, k, q4!.BlockSize, 1), range);
         }
         else
         {
