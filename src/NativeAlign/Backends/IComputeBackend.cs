@@ -88,6 +88,56 @@ public abstract class BackendWeight : IDisposable
 }
 
 /// <summary>
+/// An op as a model will call it, described before any data exists: the op, the storage type of its weight (or table),
+/// and the shapes that decide whether a kernel exists for it. A model asks <see cref="IComputeBackend.Unsupported"/>
+/// about every op it will run when it binds to a backend, so a backend that cannot run one fails at load, naming op,
+/// shape and backend, never mid-run.
+/// </summary>
+/// <param name="Op">The op.</param>
+/// <param name="WeightType">Storage type of the weight or table the op reads (<see cref="WeightType.F32"/> for ops without one).</param>
+/// <param name="Rows">Rows of the weight (output features, table rows; 1 for a vector); 0 when the op has no weight.</param>
+/// <param name="Columns">Columns of the weight (input features, table width, vector length); 0 when the op has no weight.</param>
+public readonly record struct OpSpec(BackendOp Op, WeightType WeightType, int Rows = 0, int Columns = 0)
+{
+    /// <summary>For <see cref="BackendOp.Attention"/>: the width of one head.</summary>
+    public int HeadSize { get; init; }
+
+    /// <summary>For a <see cref="WeightType.Q4"/> weight: values per quantisation block.</summary>
+    public int BlockSize { get; init; }
+
+    /// <summary>For <see cref="BackendOp.Linear"/> and <see cref="BackendOp.Activation"/>: the activation applied.</summary>
+    public ActivationKind Activation { get; init; }
+
+    /// <summary>The op and its shape in words, for error messages ("Linear [384, 1536] Q4 (block 32) + Gelu").</summary>
+    public override string ToString()
+    {
+        var text = new System.Text.StringBuilder(Op.ToString());
+        if (Rows > 0 || Columns > 0)
+        {
+            text.Append(" [").Append(Rows).Append(", ").Append(Columns).Append(']');
+        }
+
+        text.Append(' ').Append(WeightType);
+        if (BlockSize > 0)
+        {
+            text.Append(" (block ").Append(BlockSize).Append(')');
+        }
+
+        if (HeadSize > 0)
+        {
+            text.Append(", head size ").Append(HeadSize);
+        }
+
+        if (Activation != ActivationKind.None)
+        {
+            text.Append(" + ").Append(Activation);
+        }
+
+        return text.ToString();
+    }
+}
+
+/// <summary>
 /// A compute backend: the small set of ops a BERT / XLM-R encoder needs, over row-major float32 activations.
 /// Ops are stateless and safe to call from several threads at once on different outputs. Backends that keep
 /// activations elsewhere than host memory (OpenCL) translate at <see cref="Upload"/> / <see cref="Download"/>.
@@ -97,8 +147,8 @@ public interface IComputeBackend : IDisposable
     /// <summary>Short name ("cpu", "reference").</summary>
     string Name { get; }
 
-    /// <summary>Whether <paramref name="op"/> runs with weights (or tables) of <paramref name="type"/>.</summary>
-    bool Supports(BackendOp op, WeightType type);
+    /// <summary>Null when this backend runs <paramref name="op"/> as described, else why not (a kernel's type or shape limit).</summary>
+    string? Unsupported(OpSpec op);
 
     /// <summary>Allocates a zeroed activation matrix owned by this backend.</summary>
     BackendMatrix Allocate(int rows, int columns);
@@ -138,4 +188,29 @@ public interface IComputeBackend : IDisposable
 
     /// <summary>Per-row x/max(‖x‖₂, 1e-12); output may alias input.</summary>
     void L2Normalize(BackendMatrix input, BackendMatrix output);
+}
+
+/// <summary>Binding a model's ops to a backend.</summary>
+public static class BackendBinding
+{
+    /// <summary>Whether <paramref name="backend"/> runs <paramref name="op"/> as described.</summary>
+    public static bool Supports(this IComputeBackend backend, OpSpec op)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return backend.Unsupported(op) is null;
+    }
+
+    /// <summary>
+    /// Throws a <see cref="BackendException"/> naming the op, its shape, the backend and the reason when
+    /// <paramref name="backend"/> cannot run <paramref name="op"/>; <paramref name="tensor"/> names the weight involved.
+    /// </summary>
+    public static void Require(this IComputeBackend backend, OpSpec op, string? tensor = null)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (backend.Unsupported(op) is { } reason)
+        {
+            string what = tensor is null ? string.Empty : $" ('{tensor}')";
+            throw new BackendException($"the {backend.Name} backend cannot run {op}{what}: {reason}");
+        }
+    }
 }

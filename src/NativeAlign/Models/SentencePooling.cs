@@ -44,6 +44,24 @@ internal sealed class SentenceHead : IDisposable
             throw new NativeAlignException(ErrorKind.Usage, "no pooling mode given");
         }
 
+        // Every op the head will run is asked for at load, as the encoder's are.
+        if (spec.Pooler)
+        {
+            _backend.Require(new OpSpec(BackendOp.ClsPool, WeightType.F32));
+            _backend.Require(new OpSpec(BackendOp.Linear, WeightType.F32) { Activation = ActivationKind.Tanh });
+        }
+
+        // Max and mean-sqrt-length pooling have no backend op: they run on the downloaded hidden states.
+        foreach (var mode in spec.Modes.Where(m => m is SentencePoolingMode.Cls or SentencePoolingMode.Mean))
+        {
+            _backend.Require(new OpSpec(mode == SentencePoolingMode.Cls ? BackendOp.ClsPool : BackendOp.MeanPool, WeightType.F32));
+        }
+
+        if (spec.Normalize)
+        {
+            _backend.Require(new OpSpec(BackendOp.L2Normalize, WeightType.F32));
+        }
+
         _poolerWeight = encoder.PoolerWeight;
         _poolerBias = encoder.PoolerBias;
         int hidden = encoder.Config.HiddenSize;
@@ -71,6 +89,7 @@ internal sealed class SentenceHead : IDisposable
                 SentenceDenseActivation.Gelu => ActivationKind.Gelu,
                 _ => throw new ModelFormatException(null, d.Weight.Name, $"unsupported Dense activation {d.Activation}"),
             };
+            _backend.Require(new OpSpec(BackendOp.Linear, d.Weight.Type, d.Weight.Shape[0], d.Weight.Shape[1]) { Activation = activation, BlockSize = d.Weight.Q4?.BlockSize ?? 0 }, d.Weight.Name);
             _dense[i] = (_backend.PrepareWeight(d.Weight), d.Bias is null ? null : _backend.PrepareWeight(d.Bias), activation);
             width = d.Weight.Shape[0];
         }

@@ -64,6 +64,10 @@ internal sealed class TransformerEncoder : IDisposable
                 Bind(weights, EncoderTensorNames.Layer(l, LayerSuffix.OutputNormBias), BackendOp.LayerNorm, 1, h));
         }
 
+        // The weightless ops too, so that a backend without a kernel for this model's shape fails here, at load.
+        backend.Require(new OpSpec(BackendOp.Attention, WeightType.F32) { HeadSize = config.HeadSize });
+        backend.Require(new OpSpec(BackendOp.Linear, WeightType.F32) { Activation = _activation });
+
         if (weights.TryGet(EncoderTensorNames.PoolerWeight, out _) && weights.TryGet(EncoderTensorNames.PoolerBias, out _))
         {
             PoolerWeight = Bind(weights, EncoderTensorNames.PoolerWeight, BackendOp.Linear, h, h);
@@ -212,10 +216,7 @@ internal sealed class TransformerEncoder : IDisposable
             throw new ModelFormatException(Source, name, $"has shape [{string.Join(", ", tensor.Shape)}], expected {expected} from config.json");
         }
 
-        if (!_backend.Supports(op, tensor.Type))
-        {
-            throw new BackendException($"the {_backend.Name} backend cannot run {op} with {tensor.Type} weights ('{name}')");
-        }
+        _backend.Require(new OpSpec(op, tensor.Type, rows, columns) { BlockSize = tensor.Q4?.BlockSize ?? 0 }, name);
 
         var prepared = _backend.PrepareWeight(tensor);
         _owned.Add(prepared);

@@ -236,10 +236,10 @@ public sealed class CpuOpTests
     [Test]
     public void SupportsIsExplicit()
     {
-        Assert.That(_cpu.Supports(BackendOp.Linear, WeightType.Q4), Is.True);
-        Assert.That(_cpu.Supports(BackendOp.Linear, WeightType.BF16), Is.True);
-        Assert.That(_cpu.Supports(BackendOp.LayerNorm, WeightType.Q4), Is.False);
-        Assert.That(_reference.Supports(BackendOp.Attention, WeightType.F32), Is.True);
+        Assert.That(_cpu.Supports(new OpSpec(BackendOp.Linear, WeightType.Q4, 8, 64) { BlockSize = 32 }), Is.True);
+        Assert.That(_cpu.Supports(new OpSpec(BackendOp.Linear, WeightType.BF16, 8, 64)), Is.True);
+        Assert.That(_cpu.Supports(new OpSpec(BackendOp.LayerNorm, WeightType.Q4, 1, 64)), Is.False);
+        Assert.That(_reference.Supports(new OpSpec(BackendOp.Attention, WeightType.F32) { HeadSize = 32 }), Is.True);
     }
 
     /// <summary>Runs <paramref name="op"/> on both backends into [rows × columns] outputs (the CPU one guarded) and compares.</summary>

@@ -43,14 +43,15 @@ public sealed class CpuBackend : IComputeBackend
     internal bool AttentionTiles { get; init; } = true;
 
     /// <inheritdoc />
-    public bool Supports(BackendOp op, WeightType type) => op switch
+    public string? Unsupported(OpSpec op) => op.Op switch
     {
-        BackendOp.Linear => true,
-        BackendOp.EmbeddingSum => true,
+        // Every weight type multiplies and gathers (4-bit blocks of any size the format allows); the attention and
+        // pooling code is generic over the head size (generated tiles for 32/64/128, a plain loop otherwise).
+        BackendOp.Linear or BackendOp.EmbeddingSum => null,
 
         // Gains and biases are vectors, widened to float32 once when prepared.
-        BackendOp.LayerNorm => type is WeightType.F32 or WeightType.F16 or WeightType.BF16,
-        _ => type == WeightType.F32,
+        BackendOp.LayerNorm => op.WeightType is WeightType.F32 or WeightType.F16 or WeightType.BF16 ? null : $"layer norm cannot read {op.WeightType} gains",
+        _ => op.WeightType == WeightType.F32 ? null : $"{op.Op} takes no {op.WeightType} operand",
     };
 
     /// <inheritdoc />

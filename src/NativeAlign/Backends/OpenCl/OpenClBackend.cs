@@ -57,37 +57,43 @@ public sealed class OpenClBackend : IComputeBackend
     }
 
     /// <inheritdoc />
-    public bool Supports(BackendOp op, WeightType type) => op switch
+    public string? Unsupported(OpSpec op)
     {
-        // Tables and linear weights: f32 as is, f16/bf16 widened at upload; 4-bit linear weights stay packed.
-        BackendOp.Linear => type is WeightType.F32 or WeightType.F16 or WeightType.BF16 or WeightType.Q4,
-        BackendOp.EmbeddingSum or BackendOp.LayerNorm => type is WeightType.F32 or WeightType.F16 or WeightType.BF16,
-        _ => type == WeightType.F32,
-    };
+        bool typeOk = op.Op switch
+        {
+            // Tables and linear weights: f32 as is, f16/bf16 widened at upload; 4-bit linear weights stay packed.
+            BackendOp.Linear => op.WeightType is WeightType.F32 or WeightType.F16 or WeightType.BF16 or WeightType.Q4,
+            BackendOp.EmbeddingSum or BackendOp.LayerNorm => op.WeightType is WeightType.F32 or WeightType.F16 or WeightType.BF16,
+            _ => op.WeightType == WeightType.F32,
+        };
+        if (!typeOk)
+        {
+            return $"no {op.Op} kernel reads {op.WeightType} weights";
+        }
+
+        if (op.WeightType == WeightType.Q4 && Q4UnsupportedReason(op.BlockSize) is { } q4)
+        {
+            return q4;
+        }
+
+        return op.Op == BackendOp.Attention ? AttentionUnsupportedReason(op.HeadSize) : null;
+    }
 
     /// <summary>
-    /// Whether <paramref name="op"/> runs with <paramref name="type"/> weights on a batch of <paramref name="shape"/>: the
-    /// type rule of <see cref="Supports(BackendOp, WeightType)"/> plus the one shape limit the kernels have (attention's
-    /// head size, see <see cref="AttentionUnsupportedReason"/>).
+    /// Whether an attention with heads of <paramref name="headSize"/> runs here: each work-item accumulates one head's
+    /// output row in <see cref="AttentionKernels.MaxHeadDim"/> floats of local memory, so the head size may not exceed
+    /// it; null when supported, else the reason.
     /// </summary>
-    public bool Supports(BackendOp op, WeightType type, AttentionShape shape) =>
-        Supports(op, type) && (op != BackendOp.Attention || AttentionUnsupportedReason(shape) is null);
-
-    /// <summary>
-    /// Whether an attention of <paramref name="shape"/> runs here: each work-item accumulates one head's output row
-    /// in <see cref="AttentionKernels.MaxHeadDim"/> floats of local memory, so the head size may not exceed it; null
-    /// when supported, else the reason.
-    /// </summary>
-    public static string? AttentionUnsupportedReason(AttentionShape shape) =>
-        shape.HeadSize < 1 || shape.HeadSize > AttentionKernels.MaxHeadDim
-            ? $"head size {shape.HeadSize} is outside 1..{AttentionKernels.MaxHeadDim} (the kernel's per-query accumulator)"
+    private static string? AttentionUnsupportedReason(int headSize) =>
+        headSize < 1 || headSize > AttentionKernels.MaxHeadDim
+            ? $"head size {headSize} is outside 1..{AttentionKernels.MaxHeadDim} (the kernel's per-query accumulator)"
             : null;
 
     /// <summary>
     /// Whether a 4-bit weight of <paramref name="blockSize"/> runs here (any power of two ≥ 16 through the generic
     /// kernel; 32, 64 and 128 have specialised variants); null when supported, else the reason.
     /// </summary>
-    public static string? Q4UnsupportedReason(int blockSize) =>
+    private static string? Q4UnsupportedReason(int blockSize) =>
         blockSize < 16 || (blockSize & (blockSize - 1)) != 0 ? $"4-bit block size {blockSize} is not a power of two >= 16" : null;
 
     /// <inheritdoc />
@@ -260,7 +266,7 @@ public sealed class OpenClBackend : IComputeBackend
     public void Attention(BackendMatrix q, BackendMatrix k, BackendMatrix v, AttentionShape shape, ReadOnlySpan<int> lengths, BackendMatrix output)
     {
         HostBackend.CheckAttention(q, k, v, shape, lengths, output);
-        if (AttentionUnsupportedReason(shape) is { } reason)
+        if (AttentionUnsupportedReason(shape.HeadSize) is { } reason)
         {
             throw new BackendException($"the opencl backend cannot run this attention: {reason}");
         }

@@ -14,7 +14,7 @@ public sealed class ReferenceBackend : IComputeBackend
     public string Name => BackendName;
 
     /// <inheritdoc />
-    public bool Supports(BackendOp op, WeightType type) => true;
+    public string? Unsupported(OpSpec op) => null;
 
     /// <inheritdoc />
     public BackendMatrix Allocate(int rows, int columns) => HostBackend.Allocate(rows, columns);

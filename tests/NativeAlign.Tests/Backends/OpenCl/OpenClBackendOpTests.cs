@@ -124,7 +124,7 @@ public sealed class OpenClBackendOpTests
             return Download(b, output);
         }
 
-        Assert.That(_cl.Supports(BackendOp.Linear, type), Is.True);
+        Assert.That(_cl.Supports(new OpSpec(BackendOp.Linear, type, 8, 64) { BlockSize = type == WeightType.Q4 ? 32 : 0 }), Is.True);
         AssertClose(Run(_cl), Run(_reference), GemmBound, $"linear {type} {activation}");
     }
 
@@ -253,8 +253,8 @@ public sealed class OpenClBackendOpTests
     public void Attention_HeadSizeAboveTheWorkGroup_IsABackendException()
     {
         var shape = new AttentionShape(1, 2, 1, 256);
-        Assert.That(_cl.Supports(BackendOp.Attention, WeightType.F32, shape), Is.False);
-        Assert.That(_cl.Supports(BackendOp.Attention, WeightType.F32, shape with { HeadSize = 128 }), Is.True);
+        Assert.That(_cl.Supports(new OpSpec(BackendOp.Attention, WeightType.F32) { HeadSize = shape.HeadSize }), Is.False);
+        Assert.That(_cl.Supports(new OpSpec(BackendOp.Attention, WeightType.F32) { HeadSize = 128 }), Is.True);
         var m = _cl.Allocate(2, 256);
         var o = _cl.Allocate(2, 256);
         var e = Assert.Throws<BackendException>(() => _cl.Attention(m, m, m, shape, [2], o));
@@ -264,9 +264,9 @@ public sealed class OpenClBackendOpTests
     [Test]
     public void UnsupportedTypes_AreDeclared_AndThrowInsteadOfFallingBack()
     {
-        Assert.That(_cl.Supports(BackendOp.Linear, WeightType.Q4), Is.True);
-        Assert.That(_cl.Supports(BackendOp.EmbeddingSum, WeightType.Q4), Is.False);
-        Assert.That(_cl.Supports(BackendOp.LayerNorm, WeightType.Q4), Is.False);
+        Assert.That(_cl.Supports(new OpSpec(BackendOp.Linear, WeightType.Q4, 8, 64) { BlockSize = 32 }), Is.True);
+        Assert.That(_cl.Supports(new OpSpec(BackendOp.EmbeddingSum, WeightType.Q4, 8, 32) { BlockSize = 32 }), Is.False);
+        Assert.That(_cl.Supports(new OpSpec(BackendOp.LayerNorm, WeightType.Q4, 1, 32) { BlockSize = 32 }), Is.False);
 
         // A 4-bit table kept packed cannot be gathered by the f32 kernel: a typed error, not a CPU detour.
         using var table = _cl.PrepareWeight(Q4Tensor("table", 8, 32, 32, 3));
