@@ -7,6 +7,19 @@ internal static class HostBackend
 {
     public static HostMatrix Allocate(int rows, int columns) => new(rows, columns);
 
+    public static HostMatrix View(BackendMatrix storage, int rows, int columns, string backend)
+    {
+        var s = Host(storage, backend);
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        if ((long)rows * columns > s.Data.Length)
+        {
+            throw new ArgumentException($"a {rows}x{columns} view does not fit storage of {s.Data.Length} floats");
+        }
+
+        return new HostMatrix(rows, columns, s.Data);
+    }
+
     public static HostMatrix Host(BackendMatrix m, string backend) =>
         m as HostMatrix ?? throw new BackendException($"the {backend} backend got a matrix owned by another backend ({m.GetType().Name})");
 

@@ -150,8 +150,15 @@ public interface IComputeBackend : IDisposable
     /// <summary>Null when this backend runs <paramref name="op"/> as described, else why not (a kernel's type or shape limit).</summary>
     string? Unsupported(OpSpec op);
 
-    /// <summary>Allocates a zeroed activation matrix owned by this backend.</summary>
+    /// <summary>Allocates a zeroed activation matrix owned by this backend; the caller disposes it.</summary>
     BackendMatrix Allocate(int rows, int columns);
+
+    /// <summary>
+    /// A rows × columns matrix over the first rows·columns elements of <paramref name="storage"/> (which must hold that
+    /// many), sharing its memory: how a workspace reuses one allocation for activations of every shape. Its contents
+    /// are whatever the storage holds; disposing the view releases nothing.
+    /// </summary>
+    BackendMatrix View(BackendMatrix storage, int rows, int columns);
 
     /// <summary>Copies rows × columns host floats into <paramref name="destination"/>.</summary>
     void Upload(ReadOnlySpan<float> source, BackendMatrix destination);

@@ -128,6 +128,7 @@ public sealed class SentenceEncoder : IDisposable
     private readonly int _maxTokens;
     private readonly bool _lowerCase;
     private readonly object _gate = new();
+    private readonly System.Collections.Concurrent.ConcurrentBag<ActivationWorkspace> _workspaces = new();
     private int _active;
     private bool _disposed;
 
@@ -293,23 +294,32 @@ public sealed class SentenceEncoder : IDisposable
             int dim = Dimension;
             var output = new float[(long)fitted.Length * dim];
             int done = 0;
-            foreach (var batch in EncoderBatchPlanner.Plan(fitted.Select(s => s.Length).ToArray(), _batchTokens))
+            var workspace = RentWorkspace();
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var batchIds = batch.Select(i => fitted[i]).ToArray();
-                var batchTypes = batch.Select(i => fittedTypes[i]).ToArray();
-                var hidden = _encoder.Forward(batchIds, batchTypes, _layer, out int t);
-                var lengths = batchIds.Select(s => s.Length).ToArray();
-                var pooled = _head.Apply(hidden, t, lengths);
-                var host = new float[batch.Length * dim];
-                _encoder.Backend.Download(pooled, host);
-                for (int j = 0; j < batch.Length; j++)
+                foreach (var batch in EncoderBatchPlanner.Plan(fitted.Select(s => s.Length).ToArray(), _batchTokens))
                 {
-                    host.AsSpan(j * dim, dim).CopyTo(output.AsSpan(batch[j] * dim, dim));
-                }
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var batchIds = batch.Select(i => fitted[i]).ToArray();
+                    var batchTypes = batch.Select(i => fittedTypes[i]).ToArray();
+                    var hidden = _encoder.Forward(batchIds, batchTypes, _layer, workspace, out int t);
+                    var lengths = batchIds.Select(s => s.Length).ToArray();
+                    var pooled = _head.Apply(hidden, t, lengths, workspace);
+                    var host = workspace.HostBuffer(batch.Length * dim);
+                    _encoder.Backend.Download(pooled, host);
+                    workspace.Reset();
+                    for (int j = 0; j < batch.Length; j++)
+                    {
+                        host.AsSpan(j * dim, dim).CopyTo(output.AsSpan(batch[j] * dim, dim));
+                    }
 
-                done += batch.Length;
-                progress?.Report(done);
+                    done += batch.Length;
+                    progress?.Report(done);
+                }
+            }
+            finally
+            {
+                ReturnWorkspace(workspace);
             }
 
             return new SentenceEmbeddings(fitted.Length, dim, output, truncatedInputs, truncatedTokens, fitted.Sum(s => (long)s.Length));
@@ -364,6 +374,11 @@ public sealed class SentenceEncoder : IDisposable
             }
         }
 
+        while (_workspaces.TryTake(out var workspace))
+        {
+            workspace.Dispose();
+        }
+
         _head.Dispose();
         _encoder.Dispose();
         _encoder.Backend.Dispose();
@@ -385,17 +400,26 @@ public sealed class SentenceEncoder : IDisposable
             }
 
             var result = new float[ids.Count][];
-            foreach (var batch in EncoderBatchPlanner.Plan(ids.Select(s => s.Length).ToArray(), _batchTokens))
+            var workspace = RentWorkspace();
+            try
             {
-                var batchIds = batch.Select(i => ids[i]).ToArray();
-                var batchTypes = typeIds is null ? null : batch.Select(i => typeIds[i]).ToArray();
-                var hidden = _encoder.Forward(batchIds, batchTypes, layer, out int t);
-                var host = new float[hidden.Rows * h];
-                _encoder.Backend.Download(hidden, host);
-                for (int j = 0; j < batch.Length; j++)
+                foreach (var batch in EncoderBatchPlanner.Plan(ids.Select(s => s.Length).ToArray(), _batchTokens))
                 {
-                    result[batch[j]] = host.AsSpan(j * t * h, batchIds[j].Length * h).ToArray();
+                    var batchIds = batch.Select(i => ids[i]).ToArray();
+                    var batchTypes = typeIds is null ? null : batch.Select(i => typeIds[i]).ToArray();
+                    var hidden = _encoder.Forward(batchIds, batchTypes, layer, workspace, out int t);
+                    var host = workspace.HostBuffer(hidden.Rows * h);
+                    _encoder.Backend.Download(hidden, host);
+                    workspace.Reset();
+                    for (int j = 0; j < batch.Length; j++)
+                    {
+                        result[batch[j]] = host.AsSpan(j * t * h, batchIds[j].Length * h).ToArray();
+                    }
                 }
+            }
+            finally
+            {
+                ReturnWorkspace(workspace);
             }
 
             return result;
@@ -450,6 +474,15 @@ public sealed class SentenceEncoder : IDisposable
             WordIds = Cut(t.WordIds, keep),
             TruncatedTokens = t.TruncatedTokens + (t.Count - keep),
         };
+    }
+
+    /// <summary>A workspace of the pool (or a new one): concurrent calls each run on their own.</summary>
+    private ActivationWorkspace RentWorkspace() => _workspaces.TryTake(out var workspace) ? workspace : new ActivationWorkspace(_encoder.Backend);
+
+    private void ReturnWorkspace(ActivationWorkspace workspace)
+    {
+        workspace.Reset();
+        _workspaces.Add(workspace);
     }
 
     private void Enter()

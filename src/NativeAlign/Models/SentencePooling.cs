@@ -102,21 +102,21 @@ internal sealed class SentenceHead : IDisposable
     /// <summary>Width of the final embedding.</summary>
     public int Dimension { get; }
 
-    /// <summary>Pools a [B·T × H] batch of hidden states into [B × Dimension].</summary>
-    public BackendMatrix Apply(BackendMatrix hidden, int sequenceLength, int[] lengths)
+    /// <summary>Pools a [B·T × H] batch of hidden states into [B × Dimension], leasing every matrix from <paramref name="workspace"/>.</summary>
+    public BackendMatrix Apply(BackendMatrix hidden, int sequenceLength, int[] lengths, ActivationWorkspace workspace)
     {
         int batch = lengths.Length, h = hidden.Columns;
         BackendMatrix pooled;
         if (Spec.Pooler)
         {
-            var cls = _backend.Allocate(batch, h);
+            var cls = workspace.Lease(batch, h);
             _backend.ClsPool(hidden, sequenceLength, cls);
-            pooled = _backend.Allocate(batch, h);
+            pooled = workspace.Lease(batch, h);
             _backend.Linear(cls, _poolerWeight!, _poolerBias, ActivationKind.Tanh, null, pooled);
         }
         else if (Spec.Modes.Count == 1 && Spec.Modes[0] is SentencePoolingMode.Mean or SentencePoolingMode.Cls)
         {
-            pooled = _backend.Allocate(batch, h);
+            pooled = workspace.Lease(batch, h);
             if (Spec.Modes[0] == SentencePoolingMode.Mean)
             {
                 _backend.MeanPool(hidden, sequenceLength, lengths, pooled);
@@ -128,12 +128,12 @@ internal sealed class SentenceHead : IDisposable
         }
         else
         {
-            pooled = PoolOnHost(hidden, sequenceLength, lengths);
+            pooled = PoolOnHost(hidden, sequenceLength, lengths, workspace);
         }
 
         foreach (var (weight, bias, activation) in _dense)
         {
-            var next = _backend.Allocate(batch, weight.Rows);
+            var next = workspace.Lease(batch, weight.Rows);
             _backend.Linear(pooled, weight, bias, activation, null, next);
             pooled = next;
         }
@@ -159,7 +159,7 @@ internal sealed class SentenceHead : IDisposable
     /// The rarer sentence-transformers modes (max, mean·√n, position-weighted mean, last token) and concatenations of
     /// several, computed in float64 on the host: they run once per sentence, so no backend op is worth having for them.
     /// </summary>
-    private BackendMatrix PoolOnHost(BackendMatrix hidden, int t, int[] lengths)
+    private BackendMatrix PoolOnHost(BackendMatrix hidden, int t, int[] lengths, ActivationWorkspace workspace)
     {
         int batch = lengths.Length, h = hidden.Columns, modes = Spec.Modes.Count;
         var states = new float[hidden.Rows * h];
@@ -217,7 +217,7 @@ internal sealed class SentenceHead : IDisposable
             }
         }
 
-        var pooled = _backend.Allocate(batch, h * modes);
+        var pooled = workspace.Lease(batch, h * modes);
         _backend.Upload(result, pooled);
         return pooled;
     }

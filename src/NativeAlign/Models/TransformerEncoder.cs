@@ -115,9 +115,10 @@ internal sealed class TransformerEncoder : IDisposable
     /// <summary>
     /// Runs a batch padded to its longest sequence and returns the hidden states after <paramref name="layer"/>
     /// (0…L, see <see cref="ResolveLayer"/>) as a [Batch·T × Hidden] backend matrix; rows of padding are undefined.
-    /// Every sequence must already fit <see cref="EncoderConfig.MaxSequenceLength"/>.
+    /// Every sequence must already fit <see cref="EncoderConfig.MaxSequenceLength"/>. Every activation, the result too, is
+    /// leased from <paramref name="workspace"/> and valid until it is reset.
     /// </summary>
-    public BackendMatrix Forward(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds, int layer, out int paddedLength)
+    public BackendMatrix Forward(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds, int layer, ActivationWorkspace workspace, out int paddedLength)
     {
         int batch = ids.Count, h = Config.HiddenSize;
         int t = 0;
@@ -155,7 +156,7 @@ internal sealed class TransformerEncoder : IDisposable
             }
         }
 
-        var x = _backend.Allocate(rows, h);
+        var x = workspace.Lease(rows, h);
         _backend.EmbeddingSum(flatIds, positions, types, _words, _positions, _types, x);
         _backend.LayerNorm(x, _embeddingNormGain, _embeddingNormBias, Config.LayerNormEpsilon, x);
         if (layer == 0 || rows == 0)
@@ -163,12 +164,12 @@ internal sealed class TransformerEncoder : IDisposable
             return x;
         }
 
-        var q = _backend.Allocate(rows, h);
-        var k = _backend.Allocate(rows, h);
-        var v = _backend.Allocate(rows, h);
-        var context = _backend.Allocate(rows, h);
-        var attended = _backend.Allocate(rows, h);
-        var intermediate = _backend.Allocate(rows, Config.IntermediateSize);
+        var q = workspace.Lease(rows, h);
+        var k = workspace.Lease(rows, h);
+        var v = workspace.Lease(rows, h);
+        var context = workspace.Lease(rows, h);
+        var attended = workspace.Lease(rows, h);
+        var intermediate = workspace.Lease(rows, Config.IntermediateSize);
         var shape = new AttentionShape(batch, t, Config.HeadCount, Config.HeadSize);
         float eps = Config.LayerNormEpsilon;
         for (int l = 0; l < layer; l++)

@@ -64,6 +64,8 @@ public sealed class BackendBindingTests
 
         public BackendMatrix Allocate(int rows, int columns) => _inner.Allocate(rows, columns);
 
+        public BackendMatrix View(BackendMatrix storage, int rows, int columns) => _inner.View(storage, rows, columns);
+
         public void Upload(ReadOnlySpan<float> source, BackendMatrix destination) => _inner.Upload(source, destination);
 
         public void Download(BackendMatrix source, Span<float> destination) => _inner.Download(source, destination);

@@ -58,6 +58,9 @@ public sealed class CpuBackend : IComputeBackend
     public BackendMatrix Allocate(int rows, int columns) => HostBackend.Allocate(rows, columns);
 
     /// <inheritdoc />
+    public BackendMatrix View(BackendMatrix storage, int rows, int columns) => HostBackend.View(storage, rows, columns, BackendName);
+
+    /// <inheritdoc />
     public void Upload(ReadOnlySpan<float> source, BackendMatrix destination) => HostBackend.Upload(source, destination, BackendName);
 
     /// <inheritdoc />

@@ -99,7 +99,7 @@ public sealed class OpenClBackend : IComputeBackend
     /// <inheritdoc />
     public BackendMatrix Allocate(int rows, int columns)
     {
-        var matrix = new OpenClMatrix(_context.Allocate<float>(checked(rows * columns)), rows, columns);
+        var matrix = new OpenClMatrix(_context.Allocate<float>(checked(rows * columns)), rows, columns, ownsBuffer: true);
 
         // Buffers are not zeroed by OpenCL; the contract promises a zeroed matrix.
         if (matrix.Length > 0)
@@ -108,6 +108,21 @@ public sealed class OpenClBackend : IComputeBackend
         }
 
         return matrix;
+    }
+
+    /// <inheritdoc />
+    public BackendMatrix View(BackendMatrix storage, int rows, int columns)
+    {
+        var s = M(storage);
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        if ((long)rows * columns > s.Length)
+        {
+            throw new ArgumentException($"a {rows}x{columns} view does not fit storage of {s.Length} floats");
+        }
+
+        // Every kernel addresses a matrix from element 0 with its own row and column counts, so a view is the same buffer.
+        return new OpenClMatrix(s.Buffer, rows, columns, ownsBuffer: false);
     }
 
     /// <inheritdoc />
@@ -414,28 +429,22 @@ public sealed class OpenClBackend : IComputeBackend
     private OpenClBuffer<float> Dense(BackendWeight w, BackendOp op) =>
         W(w).Values ?? throw new BackendException($"the opencl backend cannot run {op} with {w.Type} weight '{w.Name}'");
 
-    /// <summary>An activation matrix in a device buffer.</summary>
-    /// <remarks>
-    /// The contract gives matrices no Dispose (callers drop them), so the buffer is released when its handle is
-    /// finalised; the memory pressure tells the collector how much device memory a lost matrix holds.
-    /// </remarks>
-    private sealed class OpenClMatrix : BackendMatrix
+    /// <summary>An activation matrix in a device buffer, which it owns (released by <see cref="Dispose"/>) unless it is a view.</summary>
+    private sealed class OpenClMatrix(OpenClBuffer<float> buffer, int rows, int columns, bool ownsBuffer) : BackendMatrix(rows, columns)
     {
-        private readonly long _bytes;
-
-        public OpenClMatrix(OpenClBuffer<float> buffer, int rows, int columns)
-            : base(rows, columns)
-        {
-            Buffer = buffer;
-            _bytes = Math.Max(1L, (long)rows * columns) * sizeof(float);
-            GC.AddMemoryPressure(_bytes);
-        }
-
-        ~OpenClMatrix() => GC.RemoveMemoryPressure(_bytes);
-
-        public OpenClBuffer<float> Buffer { get; }
+        public OpenClBuffer<float> Buffer { get; } = buffer;
 
         public int Length => Rows * Columns;
+
+        public override void Dispose()
+        {
+            if (ownsBuffer)
+            {
+                Buffer.Dispose();
+            }
+
+            base.Dispose();
+        }
     }
 
     /// <summary>A weight on the device: float32 values, or the three buffers of a 4-bit matrix.</summary>
