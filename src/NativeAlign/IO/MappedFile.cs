@@ -40,6 +40,8 @@ internal sealed unsafe class MappedFile : IDisposable
                 throw new ModelFormatException(path, null, "is a directory, expected a file");
             }
 
+            ModelFileType.RequireRegularFile(path);
+
             stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)

@@ -181,9 +181,14 @@ internal sealed class OnnxModel : IDisposable
     public const int MaxAttributeValues = 1 << 20;
 
     private readonly MappedFile _file;
+    private readonly ModelRoot _root;
     private readonly Dictionary<string, MappedFile> _external = new(StringComparer.Ordinal);
 
-    private OnnxModel(MappedFile file) => _file = file;
+    private OnnxModel(MappedFile file, ModelRoot root)
+    {
+        _file = file;
+        _root = root;
+    }
 
     public string Path => _file.Path;
 
@@ -199,11 +204,15 @@ internal sealed class OnnxModel : IDisposable
 
     public Dictionary<string, OnnxTensor> Initializers { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Reads <paramref name="path"/> (and any external data files it names).</summary>
-    public static OnnxModel Open(string path)
+    /// <summary>
+    /// Reads <paramref name="path"/> (and any external data files it names, which must resolve inside
+    /// <paramref name="root"/>, the model file's own folder when null).
+    /// </summary>
+    public static OnnxModel Open(string path, ModelRoot? root = null)
     {
+        root ??= ModelRoot.ForFile(path);
         var file = MappedFile.Open(path);
-        var model = new OnnxModel(file);
+        var model = new OnnxModel(file, root);
         try
         {
             if (file.Length > int.MaxValue)
@@ -631,6 +640,8 @@ internal sealed class OnnxModel : IDisposable
         string full = System.IO.Path.Combine(directory, System.IO.Path.Combine(segments));
         if (!_external.TryGetValue(full, out var file))
         {
+            // The text of the location is clean; a link inside the folder may still point anywhere.
+            _root.Require(full, Path, name);
             file = MappedFile.Open(full);
             _external.Add(full, file);
         }

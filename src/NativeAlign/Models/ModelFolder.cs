@@ -50,8 +50,9 @@ public sealed class ModelFolder : IDisposable
 {
     private readonly List<IDisposable> _owned;
 
-    private ModelFolder(string directory, EncoderConfig config, IModelWeights weights, string weightsPath, ModelWeightsFormat format, string? tokenizerPath, TokenizerFileKind? tokenizerKind, SentencePipeline pipeline, List<IDisposable> owned)
+    private ModelFolder(string directory, ModelRoot allowed, EncoderConfig config, IModelWeights weights, string weightsPath, ModelWeightsFormat format, string? tokenizerPath, TokenizerFileKind? tokenizerKind, SentencePipeline pipeline, List<IDisposable> owned)
     {
+        AllowedRoot = allowed;
         Directory = directory;
         Config = config;
         Weights = weights;
@@ -66,6 +67,9 @@ public sealed class ModelFolder : IDisposable
     /// <summary>The folder (of the transformer module, when <c>modules.json</c> puts it in a subfolder).</summary>
     public string Directory { get; }
 
+    /// <summary>The folder every file of the model must resolve inside.</summary>
+    internal ModelRoot AllowedRoot { get; }
+
     /// <summary>The encoder configuration.</summary>
     public EncoderConfig Config { get; }
 
@@ -78,7 +82,7 @@ public sealed class ModelFolder : IDisposable
     /// <summary>The format of <see cref="WeightsPath"/>.</summary>
     public ModelWeightsFormat WeightsFormat { get; }
 
-    /// <summary>The tokenizer file (<c>tokenizer.json</c> first, then a SentencePiece model, then <c>vocab.txt</c>), or null when none is present.</summary>
+    /// <summary>The tokenizer file, found by the rule of <see cref="Tokenizers.TokenizerLoader.FromModelFolder"/>, or null when none is present.</summary>
     public string? TokenizerPath { get; }
 
     /// <summary>What kind of file <see cref="TokenizerPath"/> is.</summary>
@@ -88,6 +92,10 @@ public sealed class ModelFolder : IDisposable
     public SentencePipeline Pipeline { get; }
 
     /// <summary>Opens <paramref name="directory"/>; every defect is a <see cref="ModelFormatException"/> naming the file and field or tensor.</summary>
+    /// <remarks>
+    /// Every file the folder holds or names must resolve, through all symbolic links, inside the folder (or, for a folder
+    /// in a Hugging Face hub cache, inside its <c>models--org--name</c> repository folder), and must be a regular file.
+    /// </remarks>
     public static ModelFolder Open(string directory, ModelFolderOptions? options = null)
     {
         options ??= new ModelFolderOptions();
@@ -97,24 +105,26 @@ public sealed class ModelFolder : IDisposable
         }
 
         string root = Path.GetFullPath(directory);
+        var allowed = ModelRoot.ForFolder(root);
         var owned = new List<IDisposable>();
         try
         {
-            var (pipeline, transformerDir) = SentencePipelineReader.Read(root, owned);
+            var (pipeline, transformerDir) = SentencePipelineReader.Read(root, allowed, owned);
             string configPath = Path.Combine(transformerDir, "config.json");
             if (!File.Exists(configPath))
             {
                 throw new ModelFormatException(configPath, null, "config.json is missing from the model folder");
             }
 
+            allowed.Require(configPath);
             var config = EncoderConfigReader.Read(configPath);
             CheckPipelineWidths(pipeline, config, root);
-            var (weights, weightsPath, format) = OpenWeights(transformerDir, options);
+            var (weights, weightsPath, format) = OpenWeights(transformerDir, options, allowed);
             owned.Add(weights);
             EncoderTensorNames.Validate(config, weights, weightsPath);
 
-            var (tokenizerPath, tokenizerKind) = FindTokenizer(transformerDir, root);
-            return new ModelFolder(transformerDir, config, weights, weightsPath, format, tokenizerPath, tokenizerKind, pipeline, owned);
+            var tokenizer = TokenizerFiles.Find(transformerDir, root, allowed);
+            return new ModelFolder(transformerDir, allowed, config, weights, weightsPath, format, tokenizer?.Path, tokenizer?.Kind, pipeline, owned);
         }
         catch
         {
@@ -158,7 +168,7 @@ public sealed class ModelFolder : IDisposable
         }
     }
 
-    private static (IModelWeights Weights, string Path, ModelWeightsFormat Format) OpenWeights(string dir, ModelFolderOptions options)
+    private static (IModelWeights Weights, string Path, ModelWeightsFormat Format) OpenWeights(string dir, ModelFolderOptions options, ModelRoot allowed)
     {
         if (options.OnnxFile is { } named)
         {
@@ -168,7 +178,8 @@ public sealed class ModelFolder : IDisposable
                 throw new ModelFormatException(onnx, null, "the ONNX file asked for does not exist");
             }
 
-            return (OnnxWeights.Open(onnx), onnx, ModelWeightsFormat.Onnx);
+            // The caller named this file, so it may lie elsewhere; what it names in turn stays inside its own folder.
+            return (OnnxWeights.Open(onnx, allowed.Holds(onnx) ? allowed : ModelRoot.ForFile(onnx)), onnx, ModelWeightsFormat.Onnx);
         }
 
         string index = Path.Combine(dir, "model.safetensors.index.json");
@@ -177,12 +188,14 @@ public sealed class ModelFolder : IDisposable
         string? onnxFile = FindOnnx(dir);
         if (safetensors is not null && !(options.PreferOnnx && onnxFile is not null))
         {
-            return (SafetensorsWeights.Open(safetensors), safetensors, ModelWeightsFormat.Safetensors);
+            allowed.Require(safetensors);
+            return (SafetensorsWeights.Open(safetensors, allowed), safetensors, ModelWeightsFormat.Safetensors);
         }
 
         if (onnxFile is not null)
         {
-            return (OnnxWeights.Open(onnxFile), onnxFile, ModelWeightsFormat.Onnx);
+            allowed.Require(onnxFile);
+            return (OnnxWeights.Open(onnxFile, allowed), onnxFile, ModelWeightsFormat.Onnx);
         }
 
         bool pickle = File.Exists(Path.Combine(dir, "pytorch_model.bin"));
@@ -220,28 +233,55 @@ public sealed class ModelFolder : IDisposable
 
         return null;
     }
+}
 
-    private static (string? Path, TokenizerFileKind? Kind) FindTokenizer(string transformerDir, string root)
+/// <summary>The one rule that finds a model folder's tokenizer, for <see cref="ModelFolder"/> and <see cref="Tokenizers.TokenizerLoader.FromModelFolder"/> alike.</summary>
+internal static class TokenizerFiles
+{
+    /// <summary>
+    /// The tokenizer of a folder whose transformer lies in <paramref name="transformerDir"/> (the folder itself, or the
+    /// subfolder <c>modules.json</c> names): that folder first, then <paramref name="root"/>; in each, <c>tokenizer.json</c>,
+    /// then a SentencePiece model (<c>sentencepiece.bpe.model</c>, <c>spiece.model</c>, else the first <c>*.model</c> by
+    /// name), then <c>vocab.txt</c>. The file found must resolve inside <paramref name="allowed"/>.
+    /// </summary>
+    public static (string Path, TokenizerFileKind Kind)? Find(string transformerDir, string root, ModelRoot allowed)
     {
-        foreach (var dir in new[] { transformerDir, root }.Distinct())
+        foreach (var dir in new[] { transformerDir, root }.Distinct(StringComparer.Ordinal))
         {
-            foreach (var (file, kind) in new[]
+            if (InFolder(dir) is { } found)
             {
-                ("tokenizer.json", TokenizerFileKind.TokenizerJson),
-                ("sentencepiece.bpe.model", TokenizerFileKind.SentencePiece),
-                ("spiece.model", TokenizerFileKind.SentencePiece),
-                ("vocab.txt", TokenizerFileKind.WordPieceVocab),
-            })
-            {
-                string path = Path.Combine(dir, file);
-                if (File.Exists(path))
-                {
-                    return (path, kind);
-                }
+                allowed.Require(found.Path);
+                return found;
             }
         }
 
-        return (null, null);
+        return null;
+    }
+
+    // tokenizer.json describes the whole pipeline; XLM-R-style folders ship their SentencePiece model beside a vocab.txt
+    // kept for other tools, and the model is what the checkpoint was trained with.
+    private static (string Path, TokenizerFileKind Kind)? InFolder(string dir)
+    {
+        if (!Directory.Exists(dir))
+        {
+            return null;
+        }
+
+        string json = Path.Combine(dir, "tokenizer.json");
+        if (File.Exists(json))
+        {
+            return (json, TokenizerFileKind.TokenizerJson);
+        }
+
+        string? piece = new[] { "sentencepiece.bpe.model", "spiece.model" }.Select(name => Path.Combine(dir, name)).FirstOrDefault(File.Exists)
+            ?? Directory.EnumerateFiles(dir, "*.model").Order(StringComparer.Ordinal).FirstOrDefault();
+        if (piece is not null)
+        {
+            return (piece, TokenizerFileKind.SentencePiece);
+        }
+
+        string vocab = Path.Combine(dir, "vocab.txt");
+        return File.Exists(vocab) ? (vocab, TokenizerFileKind.WordPieceVocab) : null;
     }
 }
 
@@ -253,14 +293,19 @@ internal static class SentencePipelineReader
     private const string DenseType = "sentence_transformers.models.Dense";
     private const string NormalizeType = "sentence_transformers.models.Normalize";
 
-    /// <summary>Reads the pipeline of <paramref name="root"/>; returns it and the folder holding the transformer.</summary>
-    public static (SentencePipeline Pipeline, string TransformerDir) Read(string root, List<IDisposable> owned)
+    /// <summary>
+    /// Reads the pipeline of <paramref name="root"/>; returns it and the folder holding the transformer. Every file and
+    /// module folder must resolve inside <paramref name="allowed"/>.
+    /// </summary>
+    public static (SentencePipeline Pipeline, string TransformerDir) Read(string root, ModelRoot allowed, List<IDisposable> owned)
     {
         string modulesPath = Path.Combine(root, "modules.json");
         if (!File.Exists(modulesPath))
         {
             return (SentencePipeline.Undeclared, root);
         }
+
+        allowed.Require(modulesPath);
 
         var steps = new List<SentencePipelineStep>();
         string? transformerDir = null;
@@ -283,6 +328,7 @@ internal static class SentencePipelineReader
             string relative = JsonModelFile.OptionalString(module, "path", modulesPath) ?? "";
             // Normalize keeps no files, and git cannot hold the empty folder, so only modules with files need theirs.
             string dir = ModuleDirectory(root, relative, modulesPath, item, mustExist: type != NormalizeType);
+            allowed.Require(dir, modulesPath, item);
             switch (type)
             {
                 case TransformerType:
@@ -292,13 +338,13 @@ internal static class SentencePipelineReader
                     }
 
                     transformerDir = dir;
-                    steps.Add(ReadTransformer(dir));
+                    steps.Add(ReadTransformer(dir, allowed));
                     break;
                 case PoolingType:
-                    steps.Add(ReadPooling(dir));
+                    steps.Add(ReadPooling(dir, allowed));
                     break;
                 case DenseType:
-                    steps.Add(ReadDense(dir, owned));
+                    steps.Add(ReadDense(dir, allowed, owned));
                     break;
                 case NormalizeType:
                     steps.Add(new NormalizeStep());
@@ -321,6 +367,39 @@ internal static class SentencePipelineReader
         return (new SentencePipeline(steps, true), transformerDir);
     }
 
+    /// <summary>
+    /// The folder holding the transformer of <paramref name="root"/>, from <c>modules.json</c> alone (the root when it has
+    /// none): enough to find a tokenizer without reading the other modules.
+    /// </summary>
+    public static string TransformerDirectory(string root, ModelRoot allowed)
+    {
+        string modulesPath = Path.Combine(root, "modules.json");
+        if (!File.Exists(modulesPath))
+        {
+            return root;
+        }
+
+        allowed.Require(modulesPath);
+        using var document = JsonModelFile.Parse(modulesPath);
+        if (document.RootElement.ValueKind == JsonValueKind.Array)
+        {
+            int index = 0;
+            foreach (var module in document.RootElement.EnumerateArray())
+            {
+                string item = $"module {index++}";
+                if (module.ValueKind == JsonValueKind.Object && JsonModelFile.OptionalString(module, "type", modulesPath) == TransformerType)
+                {
+                    string dir = ModuleDirectory(root, JsonModelFile.OptionalString(module, "path", modulesPath) ?? "", modulesPath, item, mustExist: true);
+                    allowed.Require(dir, modulesPath, item);
+                    return dir;
+                }
+            }
+        }
+
+        // A malformed modules.json is reported by ModelFolder.Open; a tokenizer alone is looked for at the root.
+        return root;
+    }
+
     private static string ModuleDirectory(string root, string relative, string modulesPath, string item, bool mustExist)
     {
         // modules.json is data: its paths must stay inside the model folder.
@@ -338,7 +417,7 @@ internal static class SentencePipelineReader
         return dir;
     }
 
-    private static TransformerStep ReadTransformer(string dir)
+    private static TransformerStep ReadTransformer(string dir, ModelRoot allowed)
     {
         string path = Path.Combine(dir, "sentence_bert_config.json");
         if (!File.Exists(path))
@@ -346,12 +425,13 @@ internal static class SentencePipelineReader
             return new TransformerStep(null, false);
         }
 
+        allowed.Require(path);
         using var document = JsonModelFile.Parse(path);
         var root = JsonModelFile.RootObject(document, path);
         return new TransformerStep(JsonModelFile.OptionalInt(root, "max_seq_length", path, 1, 1_048_576), JsonModelFile.OptionalBool(root, "do_lower_case", path) ?? false);
     }
 
-    private static PoolingStep ReadPooling(string dir)
+    private static PoolingStep ReadPooling(string dir, ModelRoot allowed)
     {
         string path = Path.Combine(dir, "config.json");
         if (!File.Exists(path))
@@ -359,6 +439,7 @@ internal static class SentencePipelineReader
             throw new ModelFormatException(path, null, "the Pooling module's config.json is missing");
         }
 
+        allowed.Require(path);
         using var document = JsonModelFile.Parse(path);
         var root = JsonModelFile.RootObject(document, path);
         var modes = new List<SentencePoolingMode>();
@@ -386,7 +467,7 @@ internal static class SentencePipelineReader
         return new PoolingStep(modes, JsonModelFile.OptionalBool(root, "include_prompt", path) ?? true);
     }
 
-    private static DenseStep ReadDense(string dir, List<IDisposable> owned)
+    private static DenseStep ReadDense(string dir, ModelRoot allowed, List<IDisposable> owned)
     {
         string path = Path.Combine(dir, "config.json");
         if (!File.Exists(path))
@@ -394,6 +475,7 @@ internal static class SentencePipelineReader
             throw new ModelFormatException(path, null, "the Dense module's config.json is missing");
         }
 
+        allowed.Require(path);
         int inFeatures, outFeatures;
         bool hasBias;
         SentenceDenseActivation activation;
@@ -423,6 +505,7 @@ internal static class SentencePipelineReader
                 : "the Dense module's model.safetensors is missing");
         }
 
+        allowed.Require(weightsPath);
         var file = SafetensorsFile.Open(weightsPath);
         owned.Add(file);
         var weight = Load(file, "linear.weight", [outFeatures, inFeatures]);

@@ -182,7 +182,7 @@ public sealed class SentenceEncoder : IDisposable
                 Normalize = options.Normalize ?? head.Normalize,
             };
             // A folder without a tokenizer still serves token ids (EmbedIds, HiddenStates); Embed then says what is missing.
-            var tokenizer = folder.TokenizerPath is null ? null : TokenizerLoader.FromModelFolder(folder.Directory);
+            var tokenizer = folder.TokenizerPath is { } tokenizerPath ? TokenizerLoader.Load(tokenizerPath, folder.TokenizerKind!.Value, folder.AllowedRoot) : null;
             var transformer = folder.Pipeline.Steps.OfType<TransformerStep>().FirstOrDefault();
             return Build(folder.Config, folder.Weights, folder, tokenizer, head, options, folder.WeightsPath, transformer?.MaxSequenceLength, transformer?.DoLowerCase ?? false);
         }

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using NativeAlign.IO;
+using NativeAlign.Models;
 
 namespace NativeAlign.Tokenizers;
 
@@ -16,8 +18,11 @@ public static class TokenizerLoader
     public const long MaxFileBytes = 512L << 20;
 
     /// <summary>
-    /// Loads the tokenizer of a model folder: <c>tokenizer.json</c> if present, else <c>vocab.txt</c>
-    /// (BERT defaults), else the first SentencePiece <c>*.model</c>.
+    /// Loads the tokenizer of a model folder. In the transformer's folder (the folder itself, or the subfolder its
+    /// <c>modules.json</c> names), then in the folder: <c>tokenizer.json</c>, else a SentencePiece model
+    /// (<c>sentencepiece.bpe.model</c>, <c>spiece.model</c>, else the first <c>*.model</c>), else <c>vocab.txt</c> (BERT
+    /// defaults; <c>do_lower_case</c> from <c>tokenizer_config.json</c> beside it). <see cref="ModelFolder"/> reports the
+    /// same file. The file must resolve, symbolic links included, inside the folder.
     /// </summary>
     public static Tokenizer FromModelFolder(string directory)
     {
@@ -27,26 +32,20 @@ public static class TokenizerLoader
             throw new ModelFormatException(directory, null, "model folder not found");
         }
 
-        var json = Path.Combine(directory, "tokenizer.json");
-        if (File.Exists(json))
-        {
-            return FromFile(json);
-        }
-
-        var vocab = Path.Combine(directory, "vocab.txt");
-        if (File.Exists(vocab))
-        {
-            return FromVocabFile(vocab, lowercase: ReadLowercaseHint(directory) ?? true);
-        }
-
-        var model = Directory.EnumerateFiles(directory, "*.model").Order(StringComparer.Ordinal).FirstOrDefault();
-        if (model is not null)
-        {
-            return FromSentencePieceFile(model);
-        }
-
-        throw new ModelFormatException(directory, null, "no tokenizer found: expected tokenizer.json, vocab.txt or a SentencePiece .model file");
+        string root = Path.GetFullPath(directory);
+        var allowed = ModelRoot.ForFolder(root);
+        var found = TokenizerFiles.Find(SentencePipelineReader.TransformerDirectory(root, allowed), root, allowed)
+            ?? throw new ModelFormatException(directory, null, "no tokenizer found: expected tokenizer.json, vocab.txt or a SentencePiece .model file");
+        return Load(found.Path, found.Kind, allowed);
     }
+
+    /// <summary>Loads the tokenizer file <paramref name="path"/> of the given kind, found in a model folder whose files must resolve inside <paramref name="allowed"/>.</summary>
+    internal static Tokenizer Load(string path, TokenizerFileKind kind, ModelRoot allowed) => kind switch
+    {
+        TokenizerFileKind.TokenizerJson => FromJson(ReadBytes(path), path),
+        TokenizerFileKind.SentencePiece => FromSentencePieceFile(path),
+        _ => FromVocabFile(path, lowercase: ReadLowercaseHint(Path.GetDirectoryName(path) ?? ".", allowed) ?? true),
+    };
 
     /// <summary>Loads a tokenizer file by its kind: <c>.json</c>, <c>.txt</c> (WordPiece vocabulary) or <c>.model</c> (SentencePiece).</summary>
     public static Tokenizer FromFile(string path)
@@ -136,6 +135,8 @@ public static class TokenizerLoader
                 throw new ModelFormatException(path, null, "file not found");
             }
 
+            ModelFileType.RequireRegularFile(path);
+
             if (info.Length > MaxFileBytes)
             {
                 throw new ModelFormatException(path, null, $"file is {info.Length} bytes; tokenizer files over {MaxFileBytes} bytes are refused");
@@ -161,7 +162,7 @@ public static class TokenizerLoader
         }
     }
 
-    private static bool? ReadLowercaseHint(string directory)
+    private static bool? ReadLowercaseHint(string directory, ModelRoot allowed)
     {
         var config = Path.Combine(directory, "tokenizer_config.json");
         if (!File.Exists(config))
@@ -169,6 +170,7 @@ public static class TokenizerLoader
             return null;
         }
 
+        allowed.Require(config);
         try
         {
             using var doc = JsonDocument.Parse(ReadBytes(config));
