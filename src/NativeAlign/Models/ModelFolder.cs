@@ -526,6 +526,7 @@ internal static class SentencePipelineReader
             throw new ModelFormatException(file.Path, name, $"has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape)}] from the module's config.json");
         }
 
+        EncoderTensorNames.RequireFinite(tensor, file.Path, name);
         return tensor;
     }
 }

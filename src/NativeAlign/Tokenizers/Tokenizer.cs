@@ -153,6 +153,26 @@ public sealed class Tokenizer : ITokenizer
 
     internal IReadOnlyList<AddedTokenSpec> AddedTokens { get; }
 
+    /// <summary>
+    /// The smallest and largest id encoding can produce: the vocabulary, the unknown id (-1 for a model without one,
+    /// such as an empty Unigram vocabulary), added tokens, the post-processor's special tokens and padding.
+    /// </summary>
+    internal (int Min, int Max) IdRange
+    {
+        get
+        {
+            var specials = _template.Prefix.Concat(_template.Suffix).Select(p => p.Id)
+                .Concat(_template.Pair.Where(i => i.IsSpecial).Select(i => i.Special.Id))
+                .Concat(AddedTokens.Select(t => t.Id))
+                .Append(_model.UnknownId)
+                .Append(PadId)
+                .ToArray();
+            int min = Math.Min(_model.VocabularySize > 0 ? 0 : int.MaxValue, specials.Min());
+            int max = Math.Max(_model.VocabularySize - 1, specials.Max());
+            return (min, max);
+        }
+    }
+
     internal TextNormalizer? Normalizer => _normalizer;
 
     /// <summary>The vocabulary spelling of <paramref name="id"/>, or null when the id is unknown.</summary>

@@ -1,0 +1,222 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NativeAlign.Models;
+using NativeAlign.Tests.IO;
+
+namespace NativeAlign.Tests.Hardening;
+
+/// <summary>
+/// Models that are wrong in their numbers or inconsistent with themselves, built from the tiny sentence-transformers
+/// fixture by rewriting its safetensors: NaN and overflowing weights, a tokenizer with ids past the embedding table,
+/// weights with more layers than config.json says, a position table far longer than inputs should be.
+/// </summary>
+public sealed class ModelConsistencyTests
+{
+    private string _dir = null!;
+    private string _model = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Directory.CreateTempSubdirectory("na-consistency-").FullName;
+        _model = Path.Combine(_dir, "model");
+        string source = Path.Combine(LoadingTestSupport.Fixtures, "st_folder");
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        {
+            string dest = Path.Combine(_model, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.Copy(file, dest);
+        }
+    }
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private string Weights => Path.Combine(_model, "model.safetensors");
+
+    /// <summary>One tensor of a safetensors file.</summary>
+    internal sealed record Tensor(string Name, string DType, long[] Shape, byte[] Data);
+
+    /// <summary>The tensors of a safetensors file, in file order.</summary>
+    internal static List<Tensor> ReadSafetensors(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        long headerLength = BinaryPrimitives.ReadInt64LittleEndian(bytes);
+        using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
+        var tensors = new List<Tensor>();
+        foreach (var p in header.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__"))
+        {
+            var range = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+            tensors.Add(new Tensor(p.Name, p.Value.GetProperty("dtype").GetString()!, p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray(),
+                bytes[(int)(8 + headerLength + range[0])..(int)(8 + headerLength + range[1])]));
+        }
+
+        return tensors;
+    }
+
+    /// <summary>Writes <paramref name="tensors"/> as a safetensors file (header padded to 8 bytes, data in order).</summary>
+    internal static void WriteSafetensors(string path, IEnumerable<Tensor> tensors)
+    {
+        var header = new JsonObject();
+        long offset = 0;
+        var list = tensors.ToList();
+        foreach (var t in list)
+        {
+            header[t.Name] = new JsonObject
+            {
+                ["dtype"] = t.DType,
+                ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
+                ["data_offsets"] = new JsonArray(offset, offset + t.Data.Length),
+            };
+            offset += t.Data.Length;
+        }
+
+        var json = Encoding.UTF8.GetBytes(header.ToJsonString());
+        int padded = (json.Length + 7) / 8 * 8;
+        using var stream = File.Create(path);
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(length, padded);
+        stream.Write(length);
+        stream.Write(json);
+        stream.Write(Enumerable.Repeat((byte)' ', padded - json.Length).ToArray());
+        foreach (var t in list)
+        {
+            stream.Write(t.Data);
+        }
+    }
+
+    private static byte[] Floats(int count, float value)
+    {
+        var data = new byte[count * 4];
+        for (int i = 0; i < count; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(i * 4), value);
+        }
+
+        return data;
+    }
+
+    private void EditTensor(string name, Func<Tensor, Tensor> edit) =>
+        WriteSafetensors(Weights, ReadSafetensors(Weights).Select(t => t.Name == name ? edit(t) : t).ToList());
+
+    private void EditConfig(Action<JsonNode> edit)
+    {
+        string path = Path.Combine(_model, "config.json");
+        var node = JsonNode.Parse(File.ReadAllText(path))!;
+        edit(node);
+        File.WriteAllText(path, node.ToJsonString());
+    }
+
+    [Test]
+    public void RewrittenFixtureStillLoads()
+    {
+        // The rewrite itself must be faithful, or the refusals below would prove nothing.
+        WriteSafetensors(Weights, ReadSafetensors(Weights));
+        using var encoder = SentenceEncoder.Load(_model);
+        Assert.That(encoder.Embed(["a b c"]).Count, Is.EqualTo(1));
+    }
+
+    [TestCase(float.NaN)]
+    [TestCase(float.PositiveInfinity)]
+    [TestCase(float.NegativeInfinity)]
+    public void NonFiniteWeightIsRefusedAtLoadNamingTheTensor(float value)
+    {
+        EditTensor("embeddings.word_embeddings.weight", t =>
+        {
+            var data = (byte[])t.Data.Clone();
+            BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(5 * 4), value);
+            return t with { Data = data };
+        });
+        var ex = Assert.Throws<ModelFormatException>(() => ModelFolder.Open(_model).Dispose())!;
+        Assert.That(ex.Path, Is.EqualTo(Weights));
+        Assert.That(ex.Item, Is.EqualTo("embeddings.word_embeddings.weight"));
+        Assert.That(ex.Message, Does.Contain("element 5"));
+    }
+
+    [Test]
+    public void NonFiniteDenseWeightIsRefusedAtLoad()
+    {
+        string dense = Path.Combine(_model, "2_Dense", "model.safetensors");
+        WriteSafetensors(dense, ReadSafetensors(dense).Select(t => t.Name == "linear.bias" ? t with { Data = Floats(t.Data.Length / 4, float.NaN) } : t).ToList());
+        var ex = Assert.Throws<ModelFormatException>(() => ModelFolder.Open(_model).Dispose())!;
+        Assert.That(ex.Item, Is.EqualTo("linear.bias"));
+    }
+
+    /// <summary>3e38 is a finite float, so the load accepts it; the products overflow, and the output check names the input.</summary>
+    [Test]
+    public void OverflowingWeightsAreAnErrorNamingTheInput()
+    {
+        EditTensor("embeddings.LayerNorm.weight", t => t with { Data = Floats(t.Data.Length / 4, 3e38f) });
+        using var encoder = SentenceEncoder.Load(_model);
+        var ex = Assert.Catch<NativeAlignException>(() => encoder.Embed(["a b", "c d"]))!;
+        Assert.That(ex.Kind, Is.EqualTo(ErrorKind.Model));
+        Assert.That(ex.Message, Does.Contain("input 1").And.Contain("NaN or infinity"));
+        Assert.That(Assert.Catch<NativeAlignException>(() => encoder.EncodeTokens("a b"))!.Kind, Is.EqualTo(ErrorKind.Model), "token states (alignment) are checked too");
+    }
+
+    [Test]
+    public void EmbedOnOverflowingWeightsExitsFourNamingTheLine()
+    {
+        EditTensor("embeddings.LayerNorm.weight", t => t with { Data = Floats(t.Data.Length / 4, 3e38f) });
+        File.WriteAllText(Path.Combine(_dir, "in.txt"), "a b\nc d\n");
+        var r = CliProcess.Run(_dir, "embed", "--model", _model, "-i", "in.txt", "-o", "out.npy");
+        Assert.That(r.ExitCode, Is.EqualTo(4), r.Stderr);
+        Assert.That(r.ErrorLines, Has.Length.EqualTo(1), r.Stderr);
+        Assert.That(r.ErrorLines[0], Does.Contain("in.txt:1:").And.Contain("NaN or infinity"));
+        Assert.That(Directory.GetFiles(_dir), Is.EquivalentTo(new[] { Path.Combine(_dir, "in.txt") }), "no output, no temporary");
+    }
+
+    [Test]
+    public void TokenizerIdsPastTheEmbeddingTableAreRefusedAtLoad()
+    {
+        // Three more tokens than the 12-row table: ids 12, 13, 14 have no embedding.
+        File.AppendAllText(Path.Combine(_model, "vocab.txt"), "x\ny\nz\n");
+        var ex = Assert.Throws<ModelFormatException>(() => SentenceEncoder.Load(_model).Dispose())!;
+        Assert.That(ex.Path, Is.EqualTo(Path.Combine(_model, "vocab.txt")));
+        Assert.That(ex.Message, Does.Contain("14").And.Contain(Weights).And.Contain("rows 0 to 11"));
+    }
+
+    [Test]
+    public void WeightsWithMoreLayersThanTheConfigAreRefused()
+    {
+        var tensors = ReadSafetensors(Weights);
+        tensors.AddRange(tensors.Where(t => t.Name.StartsWith("encoder.layer.0.", StringComparison.Ordinal))
+            .Select(t => t with { Name = t.Name.Replace("encoder.layer.0.", "encoder.layer.1.", StringComparison.Ordinal) }).ToList());
+        WriteSafetensors(Weights, tensors);
+        var ex = Assert.Throws<ModelFormatException>(() => ModelFolder.Open(_model).Dispose())!;
+        Assert.That(ex.Item, Does.StartWith("encoder.layer.1."));
+        Assert.That(ex.Message, Does.Contain("num_hidden_layers 1"));
+
+        // The same weights with the layer count they have load.
+        EditConfig(c => c["num_hidden_layers"] = 2);
+        using var folder = ModelFolder.Open(_model);
+        Assert.That(folder.Config.LayerCount, Is.EqualTo(2));
+    }
+
+    /// <summary>A position table of 1,024 rows: without a cap an input could run to 1,024 tokens, at a quadratic cost.</summary>
+    [Test]
+    public void LongPositionTableIsCappedByDefault()
+    {
+        EditTensor("embeddings.position_embeddings.weight", t => t with { Shape = [1024, 8], Data = [.. Enumerable.Range(0, 1024).SelectMany(i => t.Data.AsSpan(i % 10 * 32, 32).ToArray())] });
+        EditConfig(c => c["max_position_embeddings"] = 1024);
+        File.WriteAllText(Path.Combine(_model, "sentence_bert_config.json"), "{\"max_seq_length\": 4096}");
+        using var encoder = SentenceEncoder.Load(_model);
+        Assert.That(encoder.MaxTokens, Is.EqualTo(512));
+        var e = encoder.EmbedIds([[2, .. Enumerable.Repeat(5, 998), 3]]);
+        Assert.That(e.TruncatedInputs, Is.EqualTo(1));
+        Assert.That(e.TruncatedTokens, Is.EqualTo(1000 - 512));
+    }
+
+    [Test]
+    public void MaxTokensOptionOnTheCommandLineTruncatesAndWarns()
+    {
+        string model = LoadingTestSupport.RequireDefaultModel();
+        File.WriteAllText(Path.Combine(_dir, "in.txt"), "short\n" + string.Join(' ', Enumerable.Repeat("word", 50)) + "\n");
+        var r = CliProcess.Run(_dir, "embed", "--model", model, "-i", "in.txt", "-o", "out.npy", "--max-tokens", "8", "--quiet");
+        Assert.That(r.ExitCode, Is.Zero, r.Stderr);
+        Assert.That(r.ErrorLines, Has.Length.EqualTo(1), r.Stderr);
+        Assert.That(r.ErrorLines[0], Does.Contain("1 of 2 inputs were truncated").And.Contain("8 tokens").And.Contain("44 tokens dropped"));
+    }
+}
