@@ -183,6 +183,7 @@ internal sealed class OnnxModel : IDisposable
     private readonly MappedFile _file;
     private readonly ModelRoot _root;
     private readonly Dictionary<string, MappedFile> _external = new(StringComparer.Ordinal);
+    private readonly List<(string File, string Location, long Offset, long Length, string Tensor)> _externalRanges = [];
 
     private OnnxModel(MappedFile file, ModelRoot root)
     {
@@ -226,6 +227,7 @@ internal sealed class OnnxModel : IDisposable
             }
 
             model.ReadModel(new ProtobufReader(file.Span(0, (int)file.Length), 0, path, "ModelProto"));
+            model.CheckExternalRangesDisjoint();
             return model;
         }
         catch
@@ -662,7 +664,28 @@ internal sealed class OnnxModel : IDisposable
             throw new ModelFormatException(Path, name, $"is {actual} bytes; tensors over 2 GiB are not supported");
         }
 
+        _externalRanges.Add((full, location, offset, actual, name));
         return file.Memory(offset, (int)actual);
+    }
+
+    /// <summary>
+    /// Refuses external tensors whose byte ranges overlap: exporters write each tensor to its own range, so an overlap
+    /// (every tensor at offset 0, say) means the offsets are wrong and the weights would be read as each other's bytes.
+    /// </summary>
+    private void CheckExternalRangesDisjoint()
+    {
+        foreach (var group in _externalRanges.Where(r => r.Length > 0).GroupBy(r => r.File, StringComparer.Ordinal))
+        {
+            var sorted = group.OrderBy(r => r.Offset).ToArray();
+            for (int i = 1; i < sorted.Length; i++)
+            {
+                var (previous, current) = (sorted[i - 1], sorted[i]);
+                if (current.Offset < previous.Offset + previous.Length)
+                {
+                    throw new ModelFormatException(Path, current.Tensor, $"external data [{current.Offset}, {current.Offset + current.Length}) in {current.Location} overlaps that of '{previous.Tensor}' [{previous.Offset}, {previous.Offset + previous.Length}): the offsets are wrong");
+                }
+            }
+        }
     }
 
     private long? ParseLong(string name, Dictionary<string, string> external, string key)

@@ -43,8 +43,9 @@ public sealed record ModelFolderOptions
 /// safe for concurrent readers. Dispose to release the maps; tensors obtained from it are invalid afterwards.
 /// </summary>
 /// <remarks>
-/// ONNX candidates, when none is named: <c>model.onnx</c> in the folder or its <c>onnx/</c> subfolder, else the only
-/// <c>*.onnx</c> file there; several candidates without <c>model.onnx</c> is an error asking to choose.
+/// ONNX, when no file is named: the only <c>*.onnx</c> file in the folder and its <c>onnx/</c> subfolder together;
+/// several are an error listing them. Name one with <see cref="ModelFolderOptions.OnnxFile"/>, or pass the <c>.onnx</c>
+/// file itself to <see cref="Open"/> (its folder, or the folder above an <c>onnx/</c> subfolder, is the model folder).
 /// </remarks>
 public sealed class ModelFolder : IDisposable
 {
@@ -99,6 +100,19 @@ public sealed class ModelFolder : IDisposable
     public static ModelFolder Open(string directory, ModelFolderOptions? options = null)
     {
         options ??= new ModelFolderOptions();
+        if (options.OnnxFile is null && directory.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(directory))
+        {
+            // An ONNX file named as the model: its folder is the model folder (the one above, for Optimum's onnx/ subfolder).
+            string file = Path.GetFullPath(directory);
+            string folder = Path.GetDirectoryName(file)!;
+            if (!File.Exists(Path.Combine(folder, "config.json")) && Path.GetFileName(folder) == "onnx")
+            {
+                folder = Path.GetDirectoryName(folder)!;
+            }
+
+            return Open(folder, options with { OnnxFile = file });
+        }
+
         if (!System.IO.Directory.Exists(directory))
         {
             throw new ModelFormatException(directory, null, File.Exists(directory) ? "is a file; expected a model folder" : "model folder does not exist");
@@ -206,32 +220,19 @@ public sealed class ModelFolder : IDisposable
 
     private static string? FindOnnx(string dir)
     {
-        foreach (var folder in new[] { dir, Path.Combine(dir, "onnx") })
+        // Exports often hold several variants (model.onnx, model_quantized.onnx, model_fp16.onnx …), which give different
+        // embeddings; picking one without a word would hide which ran, so more than one is a choice for the caller.
+        var candidates = new[] { dir, Path.Combine(dir, "onnx") }
+            .Where(System.IO.Directory.Exists)
+            .SelectMany(folder => System.IO.Directory.GetFiles(folder, "*.onnx"))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        if (candidates.Length > 1)
         {
-            if (!System.IO.Directory.Exists(folder))
-            {
-                continue;
-            }
-
-            string preferred = Path.Combine(folder, "model.onnx");
-            if (File.Exists(preferred))
-            {
-                return preferred;
-            }
-
-            var candidates = System.IO.Directory.GetFiles(folder, "*.onnx");
-            if (candidates.Length == 1)
-            {
-                return candidates[0];
-            }
-
-            if (candidates.Length > 1)
-            {
-                throw new ModelFormatException(folder, null, $"holds several ONNX files ({string.Join(", ", candidates.Select(Path.GetFileName).Order(StringComparer.Ordinal))}); name the one to load");
-            }
+            throw new ModelFormatException(dir, null, $"holds several ONNX files ({string.Join(", ", candidates.Select(c => Path.GetRelativePath(dir, c)))}); name the one to load as the model, e.g. --model {candidates[0]}");
         }
 
-        return null;
+        return candidates.Length == 1 ? candidates[0] : null;
     }
 }
 

@@ -219,4 +219,69 @@ public sealed class ModelConsistencyTests
         Assert.That(r.ErrorLines, Has.Length.EqualTo(1), r.Stderr);
         Assert.That(r.ErrorLines[0], Does.Contain("1 of 2 inputs were truncated").And.Contain("8 tokens").And.Contain("44 tokens dropped"));
     }
+
+    [Test]
+    public void OverlappingExternalTensorsAreRefused()
+    {
+        string folder = Path.Combine(_dir, "onnx");
+        Directory.CreateDirectory(folder);
+        foreach (var f in new[] { "tiny_bert_q4.onnx", "tiny_bert_q4.onnx_data" })
+        {
+            File.Copy(Path.Combine(LoadingTestSupport.Fixtures, "onnx", f), Path.Combine(folder, f));
+        }
+
+        // Every external "offset" value (a decimal string) becomes zeros of the same length: all tensors start at byte 0.
+        string onnx = Path.Combine(folder, "tiny_bert_q4.onnx");
+        string text = Encoding.Latin1.GetString(File.ReadAllBytes(onnx));
+        int rewritten = 0;
+        text = System.Text.RegularExpressions.Regex.Replace(text, "\x0A\x06offset\x12(.)([0-9]+)", m =>
+        {
+            rewritten++;
+            return m.Value[..^m.Groups[2].Length] + new string('0', m.Groups[2].Length);
+        });
+        Assert.That(rewritten, Is.GreaterThan(1), "the fixture has several external tensors");
+        File.WriteAllBytes(onnx, Encoding.Latin1.GetBytes(text));
+        var ex = Assert.Throws<ModelFormatException>(() => NativeAlign.IO.OnnxWeights.Open(onnx).Dispose())!;
+        Assert.That(ex.Path, Is.EqualTo(onnx));
+        Assert.That(ex.Item, Is.Not.Null);
+        Assert.That(ex.Message, Does.Contain("overlaps"));
+    }
+
+    /// <summary>A copy of the default model with a second ONNX file: the folder alone is ambiguous, naming a file chooses.</summary>
+    [Test]
+    public void TwoOnnxFilesMustBeChosenByNamingOne()
+    {
+        string source = LoadingTestSupport.RequireDefaultModel();
+        string model = Path.Combine(_dir, "minilm");
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        {
+            string dest = Path.Combine(model, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.Copy(file, dest);
+        }
+
+        using (var single = ModelFolder.Open(model))
+        {
+            Assert.That(Path.GetFileName(single.WeightsPath), Is.EqualTo("model_q4.onnx"), "one ONNX file loads by folder");
+        }
+
+        File.Copy(Path.Combine(model, "onnx", "model_q4.onnx"), Path.Combine(model, "onnx", "model.onnx"));
+        var ex = Assert.Throws<ModelFormatException>(() => ModelFolder.Open(model).Dispose())!;
+        Assert.That(ex.Message, Does.Contain("onnx/model.onnx").And.Contain("onnx/model_q4.onnx"));
+
+        using (var chosen = ModelFolder.Open(Path.Combine(model, "onnx", "model_q4.onnx")))
+        {
+            Assert.That(chosen.WeightsPath, Is.EqualTo(Path.Combine(model, "onnx", "model_q4.onnx")));
+            Assert.That(chosen.TokenizerKind, Is.EqualTo(TokenizerFileKind.TokenizerJson), "the folder above onnx/ is the model folder");
+        }
+
+        File.WriteAllText(Path.Combine(_dir, "in.txt"), "hello\n");
+        var refused = CliProcess.Run(_dir, "embed", "--model", model, "-i", "in.txt", "-o", "out.npy");
+        Assert.That(refused.ExitCode, Is.EqualTo(4), refused.Stderr);
+        Assert.That(refused.ErrorLines, Has.Length.EqualTo(1), refused.Stderr);
+        Assert.That(refused.ErrorLines[0], Does.Contain("several ONNX files"));
+        var run = CliProcess.Run(_dir, "embed", "--model", Path.Combine(model, "onnx", "model.onnx"), "-i", "in.txt", "-o", "out.npy", "--quiet");
+        Assert.That(run.ExitCode, Is.Zero, run.Stderr);
+        Assert.That(File.Exists(Path.Combine(_dir, "out.npy")), Is.True);
+    }
 }
