@@ -136,6 +136,25 @@ public sealed class Tokenizer : ITokenizer
         }
     }
 
+    /// <summary>
+    /// How many times its length a text may grow in normalization. Real normalizers stay far below: BERT's spaces around
+    /// CJK characters triple them, NFKC's widest expansion of a common character is a few units; a chain of replacements
+    /// that doubles the text at every step is a crafted file.
+    /// </summary>
+    public const int NormalizedGrowth = 8;
+
+    /// <summary>Code units a normalized text may have beyond <see cref="NormalizedGrowth"/> times its length (prefixes on short texts).</summary>
+    public const int NormalizedSlack = 1024;
+
+    /// <summary>Longest normalized text, in UTF-16 code units: 256 Mi, as many as the longest input line can hold.</summary>
+    public const int MaxNormalizedLength = 256 << 20;
+
+    /// <summary>The file the tokenizer was read from, for error messages; null when built from bytes without a name.</summary>
+    internal string? Source { get; init; }
+
+    /// <summary>The normalizer as the file names it (such as <c>normalizer (Sequence)</c>), for error messages.</summary>
+    internal string? NormalizerName { get; init; }
+
     /// <summary>The maximum number of tokens (special tokens included) <see cref="Encode(string)"/> returns; 0 for no limit.</summary>
     public int MaxLength { get; }
 
@@ -404,7 +423,21 @@ public sealed class Tokenizer : ITokenizer
         normalized.Load(section, origin);
         if (_normalizer is not null)
         {
-            _normalizer.Normalize(ws.Section, ws.Normalized);
+            int limit = (int)Math.Min(NormalizedGrowth * (long)section.Length + NormalizedSlack, MaxNormalizedLength);
+            ws.Section.Limit = ws.Normalized.Limit = limit;
+            try
+            {
+                _normalizer.Normalize(ws.Section, ws.Normalized);
+            }
+            catch (TextLimitException)
+            {
+                throw new ModelFormatException(Source, "normalizer", $"the {NormalizerName ?? "normalizer"} grows a text of {section.Length} characters past {limit} ({NormalizedGrowth} × its length + {NormalizedSlack}, at most {MaxNormalizedLength}); no real normalizer grows text that much");
+            }
+            finally
+            {
+                ws.Section.Limit = ws.Normalized.Limit = int.MaxValue;
+            }
+
             normalized = ws.Normalized;
         }
 

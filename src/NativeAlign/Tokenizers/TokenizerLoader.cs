@@ -100,7 +100,7 @@ public static class TokenizerLoader
 
         var model = new WordPieceModel(vocab, unk, "##", 100);
         var template = BertTemplate(new SpecialPiece(cls, "[CLS]", 0), new SpecialPiece(sep, "[SEP]", 0));
-        return new Tokenizer(new BertTextNormalizer(true, true, null, lowercase), new BertPreTokenizer(), model, template, added, maxLength, false, pad);
+        return new Tokenizer(new BertTextNormalizer(true, true, null, lowercase), new BertPreTokenizer(), model, template, added, maxLength, false, pad) { Source = path };
     }
 
     /// <summary>Loads a SentencePiece <c>.model</c> (protobuf ModelProto) file.</summary>
@@ -245,7 +245,12 @@ public static class TokenizerLoader
                 padId = Int(pid, "padding.pad_id");
             }
 
-            return new Tokenizer(normalizer, pre, model, template, added, maxLength, left, padId);
+            string? normalizerType = n.ValueKind == JsonValueKind.Object && n.TryGetProperty("type", out var nt) && nt.ValueKind == JsonValueKind.String ? nt.GetString() : null;
+            return new Tokenizer(normalizer, pre, model, template, added, maxLength, left, padId)
+            {
+                Source = path,
+                NormalizerName = normalizerType is null ? null : $"normalizer ({(normalizerType.Length > 40 ? normalizerType[..40] : normalizerType)})",
+            };
         }
 
         private TokenizerModel ReadModel(JsonElement m)

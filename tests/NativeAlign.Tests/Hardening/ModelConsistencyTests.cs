@@ -285,3 +285,49 @@ public sealed class ModelConsistencyTests
         Assert.That(File.Exists(Path.Combine(_dir, "out.npy")), Is.True);
     }
 }
+
+/// <summary>A tokenizer.json whose normalizer multiplies the text: refused once the text outgrows a fixed multiple of the input.</summary>
+public sealed class NormalizerGrowthTests
+{
+    private static byte[] TokenizerWith(System.Text.Json.Nodes.JsonNode normalizer)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(LoadingTestSupport.RequireDefaultModel(), "tokenizer.json")))!;
+        root["normalizer"] = normalizer;
+        return Encoding.UTF8.GetBytes(root.ToJsonString());
+    }
+
+    private static System.Text.Json.Nodes.JsonNode Doubling(int steps, bool regex) => new System.Text.Json.Nodes.JsonObject
+    {
+        ["type"] = "Sequence",
+        ["normalizers"] = new System.Text.Json.Nodes.JsonArray(Enumerable.Range(0, steps).Select(_ => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "Replace",
+            ["pattern"] = regex ? new System.Text.Json.Nodes.JsonObject { ["Regex"] = "a" } : new System.Text.Json.Nodes.JsonObject { ["String"] = "a" },
+            ["content"] = "aa",
+        }).ToArray()),
+    };
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void DoublingReplacementsAreStoppedWithBoundedMemory(bool regex)
+    {
+        // 20 doublings of 200 characters would be 200 Mi characters (2.4 GB of aligned text) without the limit.
+        var tokenizer = NativeAlign.Tokenizers.TokenizerLoader.FromJson(TokenizerWith(Doubling(20, regex)), "crafted/tokenizer.json");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<ModelFormatException>(() => tokenizer.Encode(new string('a', 200)))!;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(ex.Path, Is.EqualTo("crafted/tokenizer.json"));
+        Assert.That(ex.Item, Is.EqualTo("normalizer"));
+        Assert.That(ex.Message, Does.Contain("normalizer (Sequence)"));
+        Assert.That(allocated, Is.LessThan(1L << 20), "stopped at 8 × 200 + 1024 code units, long before the text could double 20 times");
+    }
+
+    [Test]
+    public void GrowthWithinTheLimitIsKept()
+    {
+        // Two doublings (4x) stay under 8x: the text is normalized as asked.
+        var tokenizer = NativeAlign.Tokenizers.TokenizerLoader.FromJson(TokenizerWith(Doubling(2, regex: false)), "t.json");
+        var plain = NativeAlign.Tokenizers.TokenizerLoader.FromJson(TokenizerWith(new System.Text.Json.Nodes.JsonObject { ["type"] = "Lowercase" }), "t.json");
+        Assert.That(tokenizer.Encode(new string('a', 3000), 0).Ids, Is.EqualTo(plain.Encode(new string('a', 12000), 0).Ids));
+    }
+}
