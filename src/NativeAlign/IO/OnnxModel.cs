@@ -34,7 +34,7 @@ internal sealed class OnnxTensor(string name, OnnxDataType type, long[] dims, Re
 
     public long[] Dims { get; } = dims;
 
-    /// <summary>Element bytes, over the memory map for raw and external data.</summary>
+    /// <summary>Element bytes, over the file bytes read at load for raw and external data.</summary>
     public ReadOnlyMemory<byte> Data { get; } = data;
 
     public long ElementCount => Dims.Aggregate(1L, (a, d) => a * d);
@@ -166,7 +166,7 @@ internal sealed class OnnxNode
 
 /// <summary>
 /// The parts of an ONNX ModelProto that weight loading needs: opsets, graph inputs/outputs, nodes with attributes,
-/// and initializers (inline <c>raw_data</c>, typed fields, or external data files beside the model, memory-mapped).
+/// and initializers (inline <c>raw_data</c>, typed fields, or external data files beside the model, read whole at load).
 /// The protobuf is read by <see cref="ProtobufReader"/>; every tensor's byte size is checked against its dims and type.
 /// </summary>
 internal sealed class OnnxModel : IDisposable
@@ -180,12 +180,12 @@ internal sealed class OnnxModel : IDisposable
     /// <summary>Most values in one attribute's list.</summary>
     public const int MaxAttributeValues = 1 << 20;
 
-    private readonly MappedFile _file;
+    private readonly ResidentFile _file;
     private readonly ModelRoot _root;
-    private readonly Dictionary<string, MappedFile> _external = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ResidentFile> _external = new(StringComparer.Ordinal);
     private readonly List<(string File, string Location, long Offset, long Length, string Tensor)> _externalRanges = [];
 
-    private OnnxModel(MappedFile file, ModelRoot root)
+    private OnnxModel(ResidentFile file, ModelRoot root)
     {
         _file = file;
         _root = root;
@@ -212,7 +212,7 @@ internal sealed class OnnxModel : IDisposable
     public static OnnxModel Open(string path, ModelRoot? root = null)
     {
         root ??= ModelRoot.ForFile(path);
-        var file = MappedFile.Open(path);
+        var file = ResidentFile.Open(path);
         var model = new OnnxModel(file, root);
         try
         {
@@ -644,7 +644,7 @@ internal sealed class OnnxModel : IDisposable
         {
             // The text of the location is clean; a link inside the folder may still point anywhere.
             _root.Require(full, Path, name);
-            file = MappedFile.Open(full);
+            file = ResidentFile.Open(full);
             _external.Add(full, file);
         }
 

@@ -6,7 +6,7 @@ namespace NativeAlign.IO;
 /// <summary>
 /// The weights of a model stored as safetensors: one <c>model.safetensors</c> or the shards listed by a
 /// <c>model.safetensors.index.json</c>. Tensors are exposed under canonical names (model prefix stripped, see
-/// <see cref="IModelWeights"/>) over the memory maps; tensors of dtypes that are not weights (the I64
+/// <see cref="IModelWeights"/>) over the files' bytes, read whole at load; tensors of dtypes that are not weights (the I64
 /// <c>position_ids</c> buffer some checkpoints carry) are left out. Safe for concurrent readers; tensors are valid until
 /// <see cref="Dispose"/>.
 /// </summary>
@@ -88,7 +88,7 @@ public sealed class SafetensorsWeights : IModelWeights
         }
     }
 
-    /// <summary>Unmaps every shard.</summary>
+    /// <summary>Frees every shard's bytes.</summary>
     public void Dispose()
     {
         foreach (var file in _files)

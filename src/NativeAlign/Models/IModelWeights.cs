@@ -52,7 +52,7 @@ public sealed class WeightTensor
     /// <summary>Storage type.</summary>
     public WeightType Type { get; }
 
-    /// <summary>Raw element bytes for dense types (possibly memory-mapped); empty for <see cref="WeightType.Q4"/>.</summary>
+    /// <summary>Raw element bytes for dense types (possibly over a model file read whole at load); empty for <see cref="WeightType.Q4"/>.</summary>
     public ReadOnlyMemory<byte> Data { get; }
 
     /// <summary>The packed matrix for <see cref="WeightType.Q4"/>, else null.</summary>
@@ -148,7 +148,7 @@ internal static class FiniteCheck
     }
 }
 
-/// <summary>The weights of one model, by canonical name. Disposing releases memory maps.</summary>
+/// <summary>The weights of one model, by canonical name. Disposing frees the files' bytes.</summary>
 public interface IModelWeights : IDisposable
 {
     /// <summary>Every tensor name present.</summary>

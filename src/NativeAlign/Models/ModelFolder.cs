@@ -40,7 +40,7 @@ public sealed record ModelFolderOptions
 /// A model folder opened for the encoder: <c>config.json</c>, the weights (safetensors preferred; ONNX otherwise or on
 /// request), the tokenizer file and the sentence pipeline of <c>modules.json</c>. The weights are checked against the
 /// configuration (every tensor present, every shape right) before <see cref="Open"/> returns. Read-only after opening and
-/// safe for concurrent readers. Dispose to release the maps; tensors obtained from it are invalid afterwards.
+/// safe for concurrent readers. Dispose to free the files' bytes; tensors obtained from it are invalid afterwards.
 /// </summary>
 /// <remarks>
 /// ONNX, when no file is named: the only <c>*.onnx</c> file in the folder and its <c>onnx/</c> subfolder together;
@@ -151,7 +151,7 @@ public sealed class ModelFolder : IDisposable
         }
     }
 
-    /// <summary>Releases the weights' memory maps.</summary>
+    /// <summary>Frees the weights' file bytes.</summary>
     public void Dispose()
     {
         foreach (var d in _owned)

@@ -113,7 +113,7 @@ public sealed class TokenEmbeddings
 /// <summary>
 /// A loaded sentence encoder: tokenizer, transformer and pooling head. Load once, then call <see cref="Embed"/> or
 /// <see cref="EncodeTokens"/> from any number of threads; dispose when done (disposal waits for calls in flight and
-/// releases the memory-mapped weights).
+/// frees the weights).
 /// </summary>
 /// <example>
 /// <code>

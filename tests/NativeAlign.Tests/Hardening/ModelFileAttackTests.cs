@@ -350,4 +350,44 @@ public sealed class ModelFileAttackTests
 
         Assert.That(TokenizerLoader.FromModelFolder(model).Encode(Text).Ids, Is.EqualTo(fromPiece));
     }
+
+    /// <summary>
+    /// The weight file of a copy of the default model is cut to half its length once embed has loaded it and is writing:
+    /// the run must not fault on the missing bytes (it used to die of SIGBUS, exit 134, leaving its temporary), and its
+    /// output must equal a run on the intact model.
+    /// </summary>
+    [Test]
+    public void WeightsTruncatedWhileEmbedRunsDoNotCrash()
+    {
+        string source = LoadingTestSupport.RequireDefaultModel();
+        string model = Path.Combine(_dir, "model");
+        CopyTree(source, model);
+        File.WriteAllLines(Path.Combine(_dir, "in.txt"), Enumerable.Range(0, 3000).Select(i => $"Sentence number {i} is long enough to take a little time, {i % 7} times."));
+        var reference = CliProcess.Run(_dir, "embed", "--model", source, "-i", "in.txt", "-o", "ref.npy", "--quiet");
+        Assert.That(reference.ExitCode, Is.Zero, reference.Stderr);
+
+        using var process = Process.Start(CliProcess.StartInfo(_dir, "embed", "--model", model, "-i", "in.txt", "-o", "out.npy", "--quiet"))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Directory.GetFiles(_dir, ".out.npy.*.tmp").Length == 0 && !process.HasExited && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(5);
+        }
+
+        Assert.That(process.HasExited, Is.False, "the run ended before the weights could be cut; the input is too small for this machine");
+        using (var data = new FileStream(Path.Combine(model, "onnx", "model_q4.onnx_data"), FileMode.Open, FileAccess.Write))
+        {
+            data.SetLength(data.Length / 2);
+        }
+
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("embed did not finish within two minutes");
+        }
+
+        Assert.That(process.ExitCode, Is.Zero, stderr.Result);
+        Assert.That(File.ReadAllBytes(Path.Combine(_dir, "out.npy")), Is.EqualTo(File.ReadAllBytes(Path.Combine(_dir, "ref.npy"))));
+        Assert.That(Directory.GetFiles(_dir, "*.tmp"), Is.Empty, "no temporary left");
+    }
 }
