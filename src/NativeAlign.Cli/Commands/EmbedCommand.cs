@@ -53,7 +53,7 @@ internal static class EmbedCommand
             var (truncatedInputs, truncatedTokens) = truncated;
             if (truncatedInputs > 0)
             {
-                Console.Error.WriteLine($"nativealign: {truncatedInputs} of {text.LinesRead} inputs were truncated to the tokenizer's maximum length or the encoder's {encoder.MaxTokens} tokens (--max-tokens) ({truncatedTokens} tokens dropped)");
+                Console.Error.WriteLine($"nativealign: {truncatedInputs} of {text.LinesRead} inputs were truncated to the tokenizer's maximum length or the encoder's {encoder.MaxTokens} tokens (--max-tokens) (at least {truncatedTokens} tokens dropped)");
             }
 
             file.Commit();

@@ -301,7 +301,7 @@ public sealed class SentenceEncoder : IDisposable
         for (int i = 0; i < texts.Length; i++)
         {
             var text = texts[i] ?? throw new ArgumentException($"text {i} is null", nameof(texts));
-            var tokens = tokenizer.Encode(_lowerCase ? text.ToLowerInvariant() : text);
+            var tokens = Tokenize(tokenizer, _lowerCase ? text.ToLowerInvariant() : text);
             ids[i] = tokens.Ids;
             types[i] = tokens.TypeIds;
             if (tokens.TruncatedTokens > 0)
@@ -362,7 +362,7 @@ public sealed class SentenceEncoder : IDisposable
     {
         ArgumentNullException.ThrowIfNull(text);
         var tokenizer = _tokenizer ?? throw new ModelFormatException(null, null, "the model folder has no tokenizer (tokenizer.json, vocab.txt or a SentencePiece .model); only token ids can be encoded");
-        var tokens = tokenizer.Encode(_lowerCase ? text.ToLowerInvariant() : text);
+        var tokens = Tokenize(tokenizer, _lowerCase ? text.ToLowerInvariant() : text);
         int resolved = layer is { } l ? _encoder.ResolveLayer(l) : _layer;
         var (fitted, _, _, cut) = Fit([tokens.Ids], [tokens.TypeIds]);
         if (cut > 0)
@@ -443,6 +443,11 @@ public sealed class SentenceEncoder : IDisposable
             Exit();
         }
     }
+
+    // A long line costs work and memory in proportion to the part tokenized; the encoder keeps only the truncated
+    // tokens, so the tokenizer's own bound applies (an ITokenizer of the caller's is used as it is).
+    private static TokenizedText Tokenize(ITokenizer tokenizer, string text) =>
+        tokenizer is Tokenizer bounded ? bounded.EncodeBounded(text) : tokenizer.Encode(text);
 
     /// <summary>
     /// Refuses an output with a NaN or infinity: written out, it would make every similarity NaN, and mining and

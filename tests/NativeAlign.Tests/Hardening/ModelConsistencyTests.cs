@@ -331,3 +331,44 @@ public sealed class NormalizerGrowthTests
         Assert.That(tokenizer.Encode(new string('a', 3000), 0).Ids, Is.EqualTo(plain.Encode(new string('a', 12000), 0).Ids));
     }
 }
+
+/// <summary>One long line under truncation: the encoder's tokenization goes only as far as the kept tokens need.</summary>
+public sealed class LongLineTruncationTests
+{
+    [Test]
+    public void LongLineIsTokenizedOnlyAsFarAsTruncationNeedsWithIdenticalTokens()
+    {
+        var tokenizer = NativeAlign.Tokenizers.TokenizerLoader.FromModelFolder(LoadingTestSupport.RequireDefaultModel());
+        Assert.That(tokenizer.MaxLength, Is.EqualTo(128));
+        var random = new Random(20261203);
+        string[] words = ["alpha", "Beta", "gamma,", "déjà", "vu", "東京", "running", "unbelievable", "x1y2", "ﬁne", "a\u0301"];
+        var line = string.Join(' ', Enumerable.Range(0, 400_000).Select(_ => words[random.Next(words.Length)]));
+
+        // Reference: the whole line tokenized (no truncation), then cut to 128 as truncation does.
+        var full = tokenizer.Encode(line, 0);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var cut = tokenizer.EncodeBounded(line);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That(cut.Ids[..^1], Is.EqualTo(full.Ids[..127]));
+        Assert.That(cut.Ids[^1], Is.EqualTo(full.Ids[^1]), "[SEP]");
+        Assert.That(cut.Offsets[..^1], Is.EqualTo(full.Offsets[..127]));
+        Assert.That(cut.WordIds[..^1], Is.EqualTo(full.WordIds[..127]));
+        Assert.That(cut.TruncatedTokens, Is.GreaterThan(0));
+        // The line is 2.8 M characters; tokenizing all of it allocates hundreds of MB.
+        Assert.That(allocated, Is.LessThan(4L << 20), $"{allocated} bytes allocated for a line of {line.Length} characters");
+    }
+
+    [Test]
+    public void LinesThatAreNotCutAreTokenizedWhole()
+    {
+        var tokenizer = NativeAlign.Tokenizers.TokenizerLoader.FromModelFolder(LoadingTestSupport.RequireDefaultModel());
+        // Long in characters (one 60,000-character word is a single [UNK]) but short in tokens: nothing may be cut.
+        var line = "start " + new string('x', 60_000) + " end";
+        var a = tokenizer.EncodeBounded(line);
+        var b = tokenizer.Encode(line, 0);
+        Assert.That(a.Ids, Is.EqualTo(b.Ids));
+        Assert.That(a.Offsets, Is.EqualTo(b.Offsets));
+        Assert.That(a.TruncatedTokens, Is.Zero);
+    }
+}
