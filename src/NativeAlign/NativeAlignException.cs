@@ -94,3 +94,18 @@ public sealed class BackendException : NativeAlignException
     {
     }
 }
+
+/// <summary>
+/// An input whose embedding or hidden states came out with a NaN or an infinity: the model's arithmetic overflowed on
+/// it (finite but huge weights do that). A model error, because no input makes a sound model do this; <see cref="Index"/>
+/// says which input of the call, so that a caller can name its line.
+/// </summary>
+public sealed class NonFiniteOutputException : NativeAlignException
+{
+    /// <summary>Creates the error for input <paramref name="index"/> (0-based) of a call; <paramref name="message"/> is shown as it is.</summary>
+    public NonFiniteOutputException(int index, string message)
+        : base(ErrorKind.Model, message) => Index = index;
+
+    /// <summary>The 0-based input of the call at fault.</summary>
+    public int Index { get; }
+}

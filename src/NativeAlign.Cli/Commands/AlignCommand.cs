@@ -144,7 +144,7 @@ internal static class AlignCommand
         int truncated = aligned.Count(a => a.TruncatedTokens > 0);
         if (truncated > 0)
         {
-            Console.Error.WriteLine($"nativealign: {truncated} of {aligned.Length} sentence pairs exceeded the model's {encoder.MaxTokens} tokens and were truncated ({aligned.Sum(a => (long)a.TruncatedTokens)} tokens dropped); words past the cut have no links");
+            Console.Error.WriteLine($"nativealign: {truncated} of {aligned.Length} sentence pairs exceeded the model's {encoder.MaxTokens} tokens and were truncated (at least {aligned.Sum(a => (long)a.TruncatedTokens)} tokens dropped); words past the cut have no links");
         }
 
         return aligned;

@@ -53,7 +53,7 @@ internal static class EmbedCommand
             var (truncatedInputs, truncatedTokens) = truncated;
             if (truncatedInputs > 0)
             {
-                Console.Error.WriteLine($"nativealign: {truncatedInputs} of {text.LinesRead} inputs were truncated to the tokenizer's maximum length or the model's {encoder.MaxTokens} positions ({truncatedTokens} tokens dropped)");
+                Console.Error.WriteLine($"nativealign: {truncatedInputs} of {text.LinesRead} inputs were truncated to the tokenizer's maximum length or the encoder's {encoder.MaxTokens} tokens (--max-tokens) (at least {truncatedTokens} tokens dropped)");
             }
 
             file.Commit();
@@ -232,7 +232,17 @@ internal static class EmbedCommand
         int done = 0;
         while (text.ReadChunk(lines, ChunkLines))
         {
-            var chunk = encoder.Embed(CollectionsMarshal.AsSpan(lines), progress.Offset(done), cancel);
+            SentenceEmbeddings chunk;
+            try
+            {
+                chunk = encoder.Embed(CollectionsMarshal.AsSpan(lines), progress.Offset(done), cancel);
+            }
+            catch (NonFiniteOutputException e)
+            {
+                // The encoder counts inputs within the chunk; the user knows lines of the file.
+                throw new NonFiniteOutputException(done + e.Index, $"{text.Path}:{done + e.Index + 1}: the model's embedding of this line has a NaN or infinity (its arithmetic overflowed: weights too large or corrupt); nothing was written");
+            }
+
             truncatedInputs += chunk.TruncatedInputs;
             truncatedTokens += chunk.TruncatedTokens;
             progress.AddTokens(chunk.Tokens);

@@ -4,8 +4,9 @@ using NativeAlign.Models;
 namespace NativeAlign.Cli.Commands;
 
 /// <summary>
-/// The <c>--backend</c>, <c>--device</c> and <c>--int8-activations</c> options every command that runs an encoder
-/// takes, so that each of them can run the encoder on the CPU, on an OpenCL device or on the float64 reference.
+/// The <c>--backend</c>, <c>--device</c>, <c>--int8-activations</c> and <c>--max-tokens</c> options every command that
+/// runs an encoder takes, so that each of them can run the encoder on the CPU, on an OpenCL device or on the float64
+/// reference, with the same cap on input length.
 /// </summary>
 internal sealed class EncoderBackendOptions
 {
@@ -22,12 +23,20 @@ internal sealed class EncoderBackendOptions
             + "(the level the default model declares): ~1.5x faster single sentences; embeddings at cosine ~0.9997 (worst ~0.998) of float32, as ORT's own level 4. cpu backend only.",
     };
 
+    /// <summary>Most tokens per input; longer inputs are cut and reported as truncated.</summary>
+    public Option<int?> MaxTokens { get; } = new("--max-tokens")
+    {
+        Description = $"Most tokens per input, special tokens included (default: the model's limit, at most {SentenceEncoder.DefaultMaxTokens}; "
+            + "attention time grows with the square of the length). Longer inputs are cut and counted as truncated; never more than the model's position table.",
+    };
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
         command.Add(Backend);
         command.Add(Device);
         command.Add(Int8Activations);
+        command.Add(MaxTokens);
     }
 
     /// <summary>Encoder options carrying what the command line chose; callers add their own with <c>with</c>.</summary>
@@ -36,6 +45,7 @@ internal sealed class EncoderBackendOptions
         Backend = result.GetValue(Backend)!,
         Device = result.GetValue(Device),
         Int8Activations = result.GetValue(Int8Activations),
+        MaxTokens = result.GetValue(MaxTokens),
     };
 
     private static Option<string> CreateBackend()

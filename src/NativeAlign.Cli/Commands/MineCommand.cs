@@ -133,7 +133,7 @@ internal static class MineCommand
 
             if (truncated.Inputs > 0)
             {
-                Console.Error.WriteLine($"nativealign: {truncated.Inputs} of {text.LinesRead} inputs ({side}) were truncated to the model's {encoder.MaxTokens} tokens ({truncated.Tokens} tokens dropped)");
+                Console.Error.WriteLine($"nativealign: {truncated.Inputs} of {text.LinesRead} inputs ({side}) were truncated to the model's {encoder.MaxTokens} tokens (at least {truncated.Tokens} tokens dropped)");
             }
 
             return spill;
@@ -163,7 +163,7 @@ internal static class MineCommand
         var e = TerminalProgress.Run(label, lines.Length, progress => encoder.Embed(lines, progress, cancel));
         if (e.TruncatedInputs > 0)
         {
-            Console.Error.WriteLine($"nativealign: {e.TruncatedInputs} of {lines.Length} inputs ({label}) were truncated to the model's {encoder.MaxTokens} tokens ({e.TruncatedTokens} tokens dropped)");
+            Console.Error.WriteLine($"nativealign: {e.TruncatedInputs} of {lines.Length} inputs ({label}) were truncated to the model's {encoder.MaxTokens} tokens (at least {e.TruncatedTokens} tokens dropped)");
         }
 
         if (!encoder.Normalize)

@@ -22,6 +22,8 @@ internal static class JsonModelFile
                 throw new ModelFormatException(path, null, "is a directory, expected a JSON file");
             }
 
+            ModelFileType.RequireRegularFile(path);
+
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             if (stream.Length > MaxBytes)
             {

@@ -34,7 +34,7 @@ internal sealed class OnnxTensor(string name, OnnxDataType type, long[] dims, Re
 
     public long[] Dims { get; } = dims;
 
-    /// <summary>Element bytes, over the memory map for raw and external data.</summary>
+    /// <summary>Element bytes, over the file bytes read at load for raw and external data.</summary>
     public ReadOnlyMemory<byte> Data { get; } = data;
 
     public long ElementCount => Dims.Aggregate(1L, (a, d) => a * d);
@@ -166,7 +166,7 @@ internal sealed class OnnxNode
 
 /// <summary>
 /// The parts of an ONNX ModelProto that weight loading needs: opsets, graph inputs/outputs, nodes with attributes,
-/// and initializers (inline <c>raw_data</c>, typed fields, or external data files beside the model, memory-mapped).
+/// and initializers (inline <c>raw_data</c>, typed fields, or external data files beside the model, read whole at load).
 /// The protobuf is read by <see cref="ProtobufReader"/>; every tensor's byte size is checked against its dims and type.
 /// </summary>
 internal sealed class OnnxModel : IDisposable
@@ -180,10 +180,16 @@ internal sealed class OnnxModel : IDisposable
     /// <summary>Most values in one attribute's list.</summary>
     public const int MaxAttributeValues = 1 << 20;
 
-    private readonly MappedFile _file;
-    private readonly Dictionary<string, MappedFile> _external = new(StringComparer.Ordinal);
+    private readonly ResidentFile _file;
+    private readonly ModelRoot _root;
+    private readonly Dictionary<string, ResidentFile> _external = new(StringComparer.Ordinal);
+    private readonly List<(string File, string Location, long Offset, long Length, string Tensor)> _externalRanges = [];
 
-    private OnnxModel(MappedFile file) => _file = file;
+    private OnnxModel(ResidentFile file, ModelRoot root)
+    {
+        _file = file;
+        _root = root;
+    }
 
     public string Path => _file.Path;
 
@@ -199,11 +205,15 @@ internal sealed class OnnxModel : IDisposable
 
     public Dictionary<string, OnnxTensor> Initializers { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Reads <paramref name="path"/> (and any external data files it names).</summary>
-    public static OnnxModel Open(string path)
+    /// <summary>
+    /// Reads <paramref name="path"/> (and any external data files it names, which must resolve inside
+    /// <paramref name="root"/>, the model file's own folder when null).
+    /// </summary>
+    public static OnnxModel Open(string path, ModelRoot? root = null)
     {
-        var file = MappedFile.Open(path);
-        var model = new OnnxModel(file);
+        root ??= ModelRoot.ForFile(path);
+        var file = ResidentFile.Open(path);
+        var model = new OnnxModel(file, root);
         try
         {
             if (file.Length > int.MaxValue)
@@ -217,6 +227,7 @@ internal sealed class OnnxModel : IDisposable
             }
 
             model.ReadModel(new ProtobufReader(file.Span(0, (int)file.Length), 0, path, "ModelProto"));
+            model.CheckExternalRangesDisjoint();
             return model;
         }
         catch
@@ -631,7 +642,9 @@ internal sealed class OnnxModel : IDisposable
         string full = System.IO.Path.Combine(directory, System.IO.Path.Combine(segments));
         if (!_external.TryGetValue(full, out var file))
         {
-            file = MappedFile.Open(full);
+            // The text of the location is clean; a link inside the folder may still point anywhere.
+            _root.Require(full, Path, name);
+            file = ResidentFile.Open(full);
             _external.Add(full, file);
         }
 
@@ -651,7 +664,28 @@ internal sealed class OnnxModel : IDisposable
             throw new ModelFormatException(Path, name, $"is {actual} bytes; tensors over 2 GiB are not supported");
         }
 
+        _externalRanges.Add((full, location, offset, actual, name));
         return file.Memory(offset, (int)actual);
+    }
+
+    /// <summary>
+    /// Refuses external tensors whose byte ranges overlap: exporters write each tensor to its own range, so an overlap
+    /// (every tensor at offset 0, say) means the offsets are wrong and the weights would be read as each other's bytes.
+    /// </summary>
+    private void CheckExternalRangesDisjoint()
+    {
+        foreach (var group in _externalRanges.Where(r => r.Length > 0).GroupBy(r => r.File, StringComparer.Ordinal))
+        {
+            var sorted = group.OrderBy(r => r.Offset).ToArray();
+            for (int i = 1; i < sorted.Length; i++)
+            {
+                var (previous, current) = (sorted[i - 1], sorted[i]);
+                if (current.Offset < previous.Offset + previous.Length)
+                {
+                    throw new ModelFormatException(Path, current.Tensor, $"external data [{current.Offset}, {current.Offset + current.Length}) in {current.Location} overlaps that of '{previous.Tensor}' [{previous.Offset}, {previous.Offset + previous.Length}): the offsets are wrong");
+                }
+            }
+        }
     }
 
     private long? ParseLong(string name, Dictionary<string, string> external, string key)

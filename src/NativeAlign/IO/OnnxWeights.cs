@@ -5,8 +5,8 @@ namespace NativeAlign.IO;
 /// <summary>
 /// The weights of a BERT/XLM-R encoder exported to ONNX, found by following the graph and exposed under canonical names
 /// (see <see cref="IModelWeights"/>). 4-bit <c>MatMulNBits</c> weights stay packed (<see cref="WeightType.Q4"/>), over the
-/// memory-mapped external data; fp32/fp16 <c>MatMul</c> weights, stored [in, out] in ONNX, are transposed once to [out, in].
-/// The mapping is done whole in <see cref="Open"/>; afterwards the object is read-only and safe for concurrent readers.
+/// external data read whole at load; fp32/fp16 <c>MatMul</c> weights, stored [in, out] in ONNX, are transposed once to [out, in].
+/// The mapping is done whole in <see cref="Open(string)"/>; afterwards the object is read-only and safe for concurrent readers.
 /// A 4-bit tensor's <see cref="Tensors.Q4Matrix.Name"/> keeps the ONNX initializer name, for error messages.
 /// </summary>
 public sealed class OnnxWeights : IModelWeights
@@ -36,9 +36,13 @@ public sealed class OnnxWeights : IModelWeights
     public IReadOnlyCollection<string> Names { get; }
 
     /// <summary>Reads <paramref name="path"/> and its external data; a graph that is not a recognisable encoder is a <see cref="ModelFormatException"/>.</summary>
-    public static OnnxWeights Open(string path)
+    /// <remarks>External data must resolve inside the model file's folder (or its Hugging Face cache repository), symbolic links included.</remarks>
+    public static OnnxWeights Open(string path) => Open(path, null);
+
+    /// <summary>Reads <paramref name="path"/>; its external data must resolve inside <paramref name="root"/> (the file's folder when null).</summary>
+    internal static OnnxWeights Open(string path, ModelRoot? root)
     {
-        var model = OnnxModel.Open(path);
+        var model = OnnxModel.Open(path, root);
         try
         {
             var weights = OnnxEncoderGraph.Map(model, out int layers, out var levels);
@@ -54,6 +58,6 @@ public sealed class OnnxWeights : IModelWeights
     /// <inheritdoc/>
     public bool TryGet(string name, out WeightTensor tensor) => _weights.TryGetValue(name, out tensor!);
 
-    /// <summary>Unmaps the model and its external data.</summary>
+    /// <summary>Frees the bytes of the model and its external data.</summary>
     public void Dispose() => _model.Dispose();
 }

@@ -15,7 +15,7 @@ internal enum WireType
 }
 
 /// <summary>
-/// A forward-only reader of the protobuf wire format over bytes already in memory (a memory-mapped file). Every length
+/// A forward-only reader of the protobuf wire format over bytes already in memory (a model file read whole). Every length
 /// is checked against what remains before use, so a corrupt or hostile message can neither read outside its bytes nor
 /// make the reader allocate more than the message holds. Errors are <see cref="ModelFormatException"/>s naming the file,
 /// the message being read and the byte offset.

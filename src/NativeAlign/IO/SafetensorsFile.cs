@@ -17,10 +17,10 @@ public sealed record SafetensorsTensorInfo(string Name, string DType, long[] Sha
 }
 
 /// <summary>
-/// One <c>.safetensors</c> file, memory-mapped: an 8-byte little-endian header length, a JSON header naming each tensor's
+/// One <c>.safetensors</c> file, read whole into memory at load: an 8-byte little-endian header length, a JSON header naming each tensor's
 /// dtype, shape and byte range, then the raw data. The header is validated whole when the file is opened (length within
 /// the file and under <see cref="MaxHeaderBytes"/>, known dtypes, shape × dtype size equal to the byte range, ranges inside
-/// the data, not overlapping, aligned to the element size); tensor data are exposed over the map without copying.
+/// the data, not overlapping, aligned to the element size); tensor data are exposed over those bytes without copying.
 /// </summary>
 public sealed class SafetensorsFile : IDisposable
 {
@@ -30,11 +30,11 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>Most dimensions a tensor may have.</summary>
     public const int MaxRank = 16;
 
-    private readonly MappedFile _file;
+    private readonly ResidentFile _file;
     private readonly long _dataStart;
     private readonly Dictionary<string, SafetensorsTensorInfo> _byName;
 
-    private SafetensorsFile(MappedFile file, long dataStart, Dictionary<string, SafetensorsTensorInfo> byName, IReadOnlyList<SafetensorsTensorInfo> tensors, IReadOnlyDictionary<string, string> metadata)
+    private SafetensorsFile(ResidentFile file, long dataStart, Dictionary<string, SafetensorsTensorInfo> byName, IReadOnlyList<SafetensorsTensorInfo> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         _file = file;
         _dataStart = dataStart;
@@ -55,7 +55,7 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>Maps and validates <paramref name="path"/>; any defect is a <see cref="ModelFormatException"/> naming the file and tensor.</summary>
     public static SafetensorsFile Open(string path)
     {
-        var file = MappedFile.Open(path);
+        var file = ResidentFile.Open(path);
         try
         {
             var (dataStart, byName, ordered, metadata) = ReadHeader(file);
@@ -90,7 +90,7 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>Looks a tensor's header entry up by its name in the file.</summary>
     public bool TryGetInfo(string name, out SafetensorsTensorInfo info) => _byName.TryGetValue(name, out info!);
 
-    /// <summary>The raw bytes of a tensor, over the map (valid until this file is disposed).</summary>
+    /// <summary>The raw bytes of a tensor, over the file bytes (valid until this file is disposed).</summary>
     public ReadOnlyMemory<byte> GetBytes(SafetensorsTensorInfo info)
     {
         if (info.ByteLength > int.MaxValue)
@@ -127,10 +127,10 @@ public sealed class SafetensorsFile : IDisposable
         return new WeightTensor(canonicalName ?? name, shape, type, GetBytes(info));
     }
 
-    /// <summary>Unmaps the file; tensors obtained from it become invalid.</summary>
+    /// <summary>Frees the file's bytes; tensors obtained from it become invalid.</summary>
     public void Dispose() => _file.Dispose();
 
-    private static (long DataStart, Dictionary<string, SafetensorsTensorInfo> ByName, List<SafetensorsTensorInfo> Ordered, Dictionary<string, string> Metadata) ReadHeader(MappedFile file)
+    private static (long DataStart, Dictionary<string, SafetensorsTensorInfo> ByName, List<SafetensorsTensorInfo> Ordered, Dictionary<string, string> Metadata) ReadHeader(ResidentFile file)
     {
         string path = file.Path;
         if (file.Length < 8)

@@ -6,7 +6,7 @@ namespace NativeAlign.IO;
 /// <summary>
 /// The weights of a model stored as safetensors: one <c>model.safetensors</c> or the shards listed by a
 /// <c>model.safetensors.index.json</c>. Tensors are exposed under canonical names (model prefix stripped, see
-/// <see cref="IModelWeights"/>) over the memory maps; tensors of dtypes that are not weights (the I64
+/// <see cref="IModelWeights"/>) over the files' bytes, read whole at load; tensors of dtypes that are not weights (the I64
 /// <c>position_ids</c> buffer some checkpoints carry) are left out. Safe for concurrent readers; tensors are valid until
 /// <see cref="Dispose"/>.
 /// </summary>
@@ -41,11 +41,15 @@ public sealed class SafetensorsWeights : IModelWeights
     /// Opens <paramref name="path"/>: a <c>.safetensors</c> file, or a <c>*.safetensors.index.json</c> whose
     /// <c>weight_map</c> names the shard of every tensor (each shard must hold exactly the tensors the index assigns it).
     /// </summary>
-    public static SafetensorsWeights Open(string path)
+    /// <remarks>Shards must resolve inside the index's folder (or its Hugging Face cache repository), symbolic links included.</remarks>
+    public static SafetensorsWeights Open(string path) => Open(path, null);
+
+    /// <summary>Opens <paramref name="path"/>; an index's shards must resolve inside <paramref name="root"/> (the index's own folder when null).</summary>
+    internal static SafetensorsWeights Open(string path, ModelRoot? root)
     {
         if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
         {
-            return OpenIndex(path);
+            return OpenIndex(path, root ?? ModelRoot.ForFile(path));
         }
 
         var file = SafetensorsFile.Open(path);
@@ -84,7 +88,7 @@ public sealed class SafetensorsWeights : IModelWeights
         }
     }
 
-    /// <summary>Unmaps every shard.</summary>
+    /// <summary>Frees every shard's bytes.</summary>
     public void Dispose()
     {
         foreach (var file in _files)
@@ -118,7 +122,7 @@ public sealed class SafetensorsWeights : IModelWeights
         }
     }
 
-    private static SafetensorsWeights OpenIndex(string indexPath)
+    private static SafetensorsWeights OpenIndex(string indexPath, ModelRoot allowed)
     {
         var shardTensors = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         using (var document = JsonModelFile.Parse(indexPath))
@@ -173,7 +177,9 @@ public sealed class SafetensorsWeights : IModelWeights
         {
             foreach (var (shard, expected) in shardTensors.OrderBy(s => s.Key, StringComparer.Ordinal))
             {
-                var file = SafetensorsFile.Open(System.IO.Path.Combine(directory, shard));
+                string shardPath = System.IO.Path.Combine(directory, shard);
+                allowed.Require(shardPath, indexPath, shard);
+                var file = SafetensorsFile.Open(shardPath);
                 files.Add(file);
                 foreach (var name in expected)
                 {

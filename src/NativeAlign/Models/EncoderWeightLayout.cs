@@ -71,6 +71,27 @@ public static class EncoderWeightLayout
         {
             throw new ModelFormatException(path, poolerWeight ? PoolerBias : PoolerWeight, "the pooler is only half present");
         }
+
+        // Layers past num_hidden_layers would be left out without a word: config and weights disagree on the model.
+        const string Prefix = "encoder.layer.";
+        foreach (var name in weights.Names)
+        {
+            int dot = name.StartsWith(Prefix, StringComparison.Ordinal) ? name.IndexOf('.', Prefix.Length) : -1;
+            if (dot > 0 && int.TryParse(name.AsSpan(Prefix.Length, dot - Prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer) && layer >= config.LayerCount)
+            {
+                throw new ModelFormatException(path, name, $"the weights have a layer {layer} but config.json says num_hidden_layers {config.LayerCount}");
+            }
+        }
+    }
+
+    /// <summary>Refuses a tensor holding a NaN or an infinity (a corrupt or badly converted checkpoint), naming it and the element.</summary>
+    public static void RequireFinite(WeightTensor tensor, string? path, string name)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.IndexOfNonFinite() is >= 0 and var at)
+        {
+            throw new ModelFormatException(path, name, $"element {at} is NaN or infinite; weights must be finite numbers");
+        }
     }
 
     private static bool Check(IModelWeights weights, string name, int[] shape, string? path, bool required)
@@ -85,6 +106,7 @@ public static class EncoderWeightLayout
             throw new ModelFormatException(path, name, $"has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape)}] from config.json");
         }
 
+        RequireFinite(tensor, path, name);
         return true;
     }
 }

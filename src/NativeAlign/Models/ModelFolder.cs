@@ -14,19 +14,6 @@ public enum ModelWeightsFormat
     Onnx,
 }
 
-/// <summary>Which kind of tokenizer file a folder provides.</summary>
-public enum TokenizerFileKind
-{
-    /// <summary>Hugging Face <c>tokenizer.json</c>.</summary>
-    TokenizerJson,
-
-    /// <summary>SentencePiece model (<c>sentencepiece.bpe.model</c>, <c>spiece.model</c>).</summary>
-    SentencePiece,
-
-    /// <summary>WordPiece vocabulary (<c>vocab.txt</c>).</summary>
-    WordPieceVocab,
-}
-
 /// <summary>Choices for <see cref="ModelFolder.Open"/>.</summary>
 public sealed record ModelFolderOptions
 {
@@ -41,18 +28,20 @@ public sealed record ModelFolderOptions
 /// A model folder opened for the encoder: <c>config.json</c>, the weights (safetensors preferred; ONNX otherwise or on
 /// request), the tokenizer file and the sentence pipeline of <c>modules.json</c>. The weights are checked against the
 /// configuration (every tensor present, every shape right) before <see cref="Open"/> returns. Read-only after opening and
-/// safe for concurrent readers. Dispose to release the maps; tensors obtained from it are invalid afterwards.
+/// safe for concurrent readers. Dispose to free the files' bytes; tensors obtained from it are invalid afterwards.
 /// </summary>
 /// <remarks>
-/// ONNX candidates, when none is named: <c>model.onnx</c> in the folder or its <c>onnx/</c> subfolder, else the only
-/// <c>*.onnx</c> file there; several candidates without <c>model.onnx</c> is an error asking to choose.
+/// ONNX, when no file is named: the only <c>*.onnx</c> file in the folder and its <c>onnx/</c> subfolder together;
+/// several are an error listing them. Name one with <see cref="ModelFolderOptions.OnnxFile"/>, or pass the <c>.onnx</c>
+/// file itself to <see cref="Open"/> (its folder, or the folder above an <c>onnx/</c> subfolder, is the model folder).
 /// </remarks>
 public sealed class ModelFolder : IDisposable
 {
     private readonly List<IDisposable> _owned;
 
-    private ModelFolder(string directory, EncoderConfig config, IModelWeights weights, string weightsPath, ModelWeightsFormat format, string? tokenizerPath, TokenizerFileKind? tokenizerKind, SentencePipeline pipeline, List<IDisposable> owned)
+    private ModelFolder(string directory, ModelRoot allowed, EncoderConfig config, IModelWeights weights, string weightsPath, ModelWeightsFormat format, string? tokenizerPath, TokenizerFileKind? tokenizerKind, SentencePipeline pipeline, List<IDisposable> owned)
     {
+        AllowedRoot = allowed;
         Directory = directory;
         Config = config;
         Weights = weights;
@@ -67,6 +56,9 @@ public sealed class ModelFolder : IDisposable
     /// <summary>The folder (of the transformer module, when <c>modules.json</c> puts it in a subfolder).</summary>
     public string Directory { get; }
 
+    /// <summary>The folder every file of the model must resolve inside.</summary>
+    internal ModelRoot AllowedRoot { get; }
+
     /// <summary>The encoder configuration.</summary>
     public EncoderConfig Config { get; }
 
@@ -79,7 +71,7 @@ public sealed class ModelFolder : IDisposable
     /// <summary>The format of <see cref="WeightsPath"/>.</summary>
     public ModelWeightsFormat WeightsFormat { get; }
 
-    /// <summary>The tokenizer file (<c>tokenizer.json</c> first, then a SentencePiece model, then <c>vocab.txt</c>), or null when none is present.</summary>
+    /// <summary>The tokenizer file, found by the rule of <see cref="Tokenizers.TokenizerLoader.FromModelFolder"/>, or null when none is present.</summary>
     public string? TokenizerPath { get; }
 
     /// <summary>What kind of file <see cref="TokenizerPath"/> is.</summary>
@@ -89,33 +81,52 @@ public sealed class ModelFolder : IDisposable
     public SentencePipeline Pipeline { get; }
 
     /// <summary>Opens <paramref name="directory"/>; every defect is a <see cref="ModelFormatException"/> naming the file and field or tensor.</summary>
+    /// <remarks>
+    /// Every file the folder holds or names must resolve, through all symbolic links, inside the folder (or, for a folder
+    /// in a Hugging Face hub cache, inside its <c>models--org--name</c> repository folder), and must be a regular file.
+    /// </remarks>
     public static ModelFolder Open(string directory, ModelFolderOptions? options = null)
     {
         options ??= new ModelFolderOptions();
+        if (options.OnnxFile is null && directory.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(directory))
+        {
+            // An ONNX file named as the model: its folder is the model folder (the one above, for Optimum's onnx/ subfolder).
+            string file = Path.GetFullPath(directory);
+            string folder = Path.GetDirectoryName(file)!;
+            if (!File.Exists(Path.Combine(folder, "config.json")) && Path.GetFileName(folder) == "onnx")
+            {
+                folder = Path.GetDirectoryName(folder)!;
+            }
+
+            return Open(folder, options with { OnnxFile = file });
+        }
+
         if (!System.IO.Directory.Exists(directory))
         {
             throw new ModelFormatException(directory, null, File.Exists(directory) ? "is a file; expected a model folder" : "model folder does not exist");
         }
 
         string root = Path.GetFullPath(directory);
+        var allowed = ModelRoot.ForFolder(root);
         var owned = new List<IDisposable>();
         try
         {
-            var (pipeline, transformerDir) = SentencePipelineReader.Read(root, owned);
+            var (pipeline, transformerDir) = SentencePipelineReader.Read(root, allowed, owned);
             string configPath = Path.Combine(transformerDir, "config.json");
             if (!File.Exists(configPath))
             {
                 throw new ModelFormatException(configPath, null, "config.json is missing from the model folder");
             }
 
+            allowed.Require(configPath);
             var config = EncoderConfigReader.Read(configPath);
             CheckPipelineWidths(pipeline, config, root);
-            var (weights, weightsPath, format) = OpenWeights(transformerDir, options);
+            var (weights, weightsPath, format) = OpenWeights(transformerDir, options, allowed);
             owned.Add(weights);
             EncoderWeightLayout.Validate(config, weights, weightsPath);
 
-            var (tokenizerPath, tokenizerKind) = FindTokenizer(transformerDir, root);
-            return new ModelFolder(transformerDir, config, weights, weightsPath, format, tokenizerPath, tokenizerKind, pipeline, owned);
+            var tokenizer = ModelFolderLayout.FindTokenizer(transformerDir, root, allowed);
+            return new ModelFolder(transformerDir, allowed, config, weights, weightsPath, format, tokenizer?.Path, tokenizer?.Kind, pipeline, owned);
         }
         catch
         {
@@ -128,7 +139,7 @@ public sealed class ModelFolder : IDisposable
         }
     }
 
-    /// <summary>Releases the weights' memory maps.</summary>
+    /// <summary>Frees the weights' file bytes.</summary>
     public void Dispose()
     {
         foreach (var d in _owned)
@@ -159,7 +170,7 @@ public sealed class ModelFolder : IDisposable
         }
     }
 
-    private static (IModelWeights Weights, string Path, ModelWeightsFormat Format) OpenWeights(string dir, ModelFolderOptions options)
+    private static (IModelWeights Weights, string Path, ModelWeightsFormat Format) OpenWeights(string dir, ModelFolderOptions options, ModelRoot allowed)
     {
         if (options.OnnxFile is { } named)
         {
@@ -169,7 +180,8 @@ public sealed class ModelFolder : IDisposable
                 throw new ModelFormatException(onnx, null, "the ONNX file asked for does not exist");
             }
 
-            return (OnnxWeights.Open(onnx), onnx, ModelWeightsFormat.Onnx);
+            // The caller named this file, so it may lie elsewhere; what it names in turn stays inside its own folder.
+            return (OnnxWeights.Open(onnx, allowed.Holds(onnx) ? allowed : ModelRoot.ForFile(onnx)), onnx, ModelWeightsFormat.Onnx);
         }
 
         string index = Path.Combine(dir, "model.safetensors.index.json");
@@ -178,12 +190,14 @@ public sealed class ModelFolder : IDisposable
         string? onnxFile = FindOnnx(dir);
         if (safetensors is not null && !(options.PreferOnnx && onnxFile is not null))
         {
-            return (SafetensorsWeights.Open(safetensors), safetensors, ModelWeightsFormat.Safetensors);
+            allowed.Require(safetensors);
+            return (SafetensorsWeights.Open(safetensors, allowed), safetensors, ModelWeightsFormat.Safetensors);
         }
 
         if (onnxFile is not null)
         {
-            return (OnnxWeights.Open(onnxFile), onnxFile, ModelWeightsFormat.Onnx);
+            allowed.Require(onnxFile);
+            return (OnnxWeights.Open(onnxFile, allowed), onnxFile, ModelWeightsFormat.Onnx);
         }
 
         bool pickle = File.Exists(Path.Combine(dir, "pytorch_model.bin"));
@@ -194,74 +208,43 @@ public sealed class ModelFolder : IDisposable
 
     private static string? FindOnnx(string dir)
     {
-        foreach (var folder in new[] { dir, Path.Combine(dir, "onnx") })
+        // Exports often hold several variants (model.onnx, model_quantized.onnx, model_fp16.onnx …), which give different
+        // embeddings; picking one without a word would hide which ran, so more than one is a choice for the caller.
+        var candidates = new[] { dir, Path.Combine(dir, "onnx") }
+            .Where(System.IO.Directory.Exists)
+            .SelectMany(folder => System.IO.Directory.GetFiles(folder, "*.onnx"))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        if (candidates.Length > 1)
         {
-            if (!System.IO.Directory.Exists(folder))
-            {
-                continue;
-            }
-
-            string preferred = Path.Combine(folder, "model.onnx");
-            if (File.Exists(preferred))
-            {
-                return preferred;
-            }
-
-            var candidates = System.IO.Directory.GetFiles(folder, "*.onnx");
-            if (candidates.Length == 1)
-            {
-                return candidates[0];
-            }
-
-            if (candidates.Length > 1)
-            {
-                throw new ModelFormatException(folder, null, $"holds several ONNX files ({string.Join(", ", candidates.Select(Path.GetFileName).Order(StringComparer.Ordinal))}); name the one to load");
-            }
+            throw new ModelFormatException(dir, null, $"holds several ONNX files ({string.Join(", ", candidates.Select(c => Path.GetRelativePath(dir, c)))}); name the one to load as the model, e.g. --model {candidates[0]}");
         }
 
-        return null;
-    }
-
-    private static (string? Path, TokenizerFileKind? Kind) FindTokenizer(string transformerDir, string root)
-    {
-        foreach (var dir in new[] { transformerDir, root }.Distinct())
-        {
-            foreach (var (file, kind) in new[]
-            {
-                ("tokenizer.json", TokenizerFileKind.TokenizerJson),
-                ("sentencepiece.bpe.model", TokenizerFileKind.SentencePiece),
-                ("spiece.model", TokenizerFileKind.SentencePiece),
-                ("vocab.txt", TokenizerFileKind.WordPieceVocab),
-            })
-            {
-                string path = Path.Combine(dir, file);
-                if (File.Exists(path))
-                {
-                    return (path, kind);
-                }
-            }
-        }
-
-        return (null, null);
+        return candidates.Length == 1 ? candidates[0] : null;
     }
 }
 
 /// <summary>Reads sentence-transformers' <c>modules.json</c> and the configuration of each module it lists.</summary>
 internal static class SentencePipelineReader
 {
-    private const string TransformerType = "sentence_transformers.models.Transformer";
+    private const string TransformerType = ModelFolderLayout.TransformerType;
     private const string PoolingType = "sentence_transformers.models.Pooling";
     private const string DenseType = "sentence_transformers.models.Dense";
     private const string NormalizeType = "sentence_transformers.models.Normalize";
 
-    /// <summary>Reads the pipeline of <paramref name="root"/>; returns it and the folder holding the transformer.</summary>
-    public static (SentencePipeline Pipeline, string TransformerDir) Read(string root, List<IDisposable> owned)
+    /// <summary>
+    /// Reads the pipeline of <paramref name="root"/>; returns it and the folder holding the transformer. Every file and
+    /// module folder must resolve inside <paramref name="allowed"/>.
+    /// </summary>
+    public static (SentencePipeline Pipeline, string TransformerDir) Read(string root, ModelRoot allowed, List<IDisposable> owned)
     {
         string modulesPath = Path.Combine(root, "modules.json");
         if (!File.Exists(modulesPath))
         {
             return (SentencePipeline.Undeclared, root);
         }
+
+        allowed.Require(modulesPath);
 
         var steps = new List<SentencePipelineStep>();
         string? transformerDir = null;
@@ -283,7 +266,8 @@ internal static class SentencePipelineReader
             string type = JsonModelFile.OptionalString(module, "type", modulesPath) ?? throw new ModelFormatException(modulesPath, item, "module without a type");
             string relative = JsonModelFile.OptionalString(module, "path", modulesPath) ?? "";
             // Normalize keeps no files, and git cannot hold the empty folder, so only modules with files need theirs.
-            string dir = ModuleDirectory(root, relative, modulesPath, item, mustExist: type != NormalizeType);
+            string dir = ModelFolderLayout.ModuleDirectory(root, relative, modulesPath, item, mustExist: type != NormalizeType);
+            allowed.Require(dir, modulesPath, item);
             switch (type)
             {
                 case TransformerType:
@@ -293,13 +277,13 @@ internal static class SentencePipelineReader
                     }
 
                     transformerDir = dir;
-                    steps.Add(ReadTransformer(dir));
+                    steps.Add(ReadTransformer(dir, allowed));
                     break;
                 case PoolingType:
-                    steps.Add(ReadPooling(dir));
+                    steps.Add(ReadPooling(dir, allowed));
                     break;
                 case DenseType:
-                    steps.Add(ReadDense(dir, owned));
+                    steps.Add(ReadDense(dir, allowed, owned));
                     break;
                 case NormalizeType:
                     steps.Add(new NormalizeStep());
@@ -322,24 +306,7 @@ internal static class SentencePipelineReader
         return (new SentencePipeline(steps, true), transformerDir);
     }
 
-    private static string ModuleDirectory(string root, string relative, string modulesPath, string item, bool mustExist)
-    {
-        // modules.json is data: its paths must stay inside the model folder.
-        if (Path.IsPathRooted(relative) || relative.Split('/', '\\').Any(s => s == ".."))
-        {
-            throw new ModelFormatException(modulesPath, item, $"path '{relative}' leaves the model folder");
-        }
-
-        string dir = Path.GetFullPath(Path.Combine(root, relative));
-        if (mustExist && !System.IO.Directory.Exists(dir))
-        {
-            throw new ModelFormatException(modulesPath, item, $"module folder '{relative}' does not exist");
-        }
-
-        return dir;
-    }
-
-    private static TransformerStep ReadTransformer(string dir)
+    private static TransformerStep ReadTransformer(string dir, ModelRoot allowed)
     {
         string path = Path.Combine(dir, "sentence_bert_config.json");
         if (!File.Exists(path))
@@ -347,12 +314,13 @@ internal static class SentencePipelineReader
             return new TransformerStep(null, false);
         }
 
+        allowed.Require(path);
         using var document = JsonModelFile.Parse(path);
         var root = JsonModelFile.RootObject(document, path);
         return new TransformerStep(JsonModelFile.OptionalInt(root, "max_seq_length", path, 1, 1_048_576), JsonModelFile.OptionalBool(root, "do_lower_case", path) ?? false);
     }
 
-    private static PoolingStep ReadPooling(string dir)
+    private static PoolingStep ReadPooling(string dir, ModelRoot allowed)
     {
         string path = Path.Combine(dir, "config.json");
         if (!File.Exists(path))
@@ -360,6 +328,7 @@ internal static class SentencePipelineReader
             throw new ModelFormatException(path, null, "the Pooling module's config.json is missing");
         }
 
+        allowed.Require(path);
         using var document = JsonModelFile.Parse(path);
         var root = JsonModelFile.RootObject(document, path);
         var modes = new List<SentencePoolingMode>();
@@ -387,7 +356,7 @@ internal static class SentencePipelineReader
         return new PoolingStep(modes, JsonModelFile.OptionalBool(root, "include_prompt", path) ?? true);
     }
 
-    private static DenseStep ReadDense(string dir, List<IDisposable> owned)
+    private static DenseStep ReadDense(string dir, ModelRoot allowed, List<IDisposable> owned)
     {
         string path = Path.Combine(dir, "config.json");
         if (!File.Exists(path))
@@ -395,6 +364,7 @@ internal static class SentencePipelineReader
             throw new ModelFormatException(path, null, "the Dense module's config.json is missing");
         }
 
+        allowed.Require(path);
         int inFeatures, outFeatures;
         bool hasBias;
         SentenceDenseActivation activation;
@@ -424,6 +394,7 @@ internal static class SentencePipelineReader
                 : "the Dense module's model.safetensors is missing");
         }
 
+        allowed.Require(weightsPath);
         var file = SafetensorsFile.Open(weightsPath);
         owned.Add(file);
         var weight = Load(file, "linear.weight", [outFeatures, inFeatures]);
@@ -444,6 +415,7 @@ internal static class SentencePipelineReader
             throw new ModelFormatException(file.Path, name, $"has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape)}] from the module's config.json");
         }
 
+        EncoderWeightLayout.RequireFinite(tensor, file.Path, name);
         return tensor;
     }
 }

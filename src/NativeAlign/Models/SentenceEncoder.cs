@@ -40,6 +40,13 @@ public sealed record SentenceEncoderOptions
     /// MatMulNBits at accuracy level 4; "cpu" backend only. Off by default (float32 activations).
     /// </summary>
     public bool Int8Activations { get; init; }
+
+    /// <summary>
+    /// Most tokens per input, special tokens included; longer inputs are cut (and counted as truncated). Null: the model's
+    /// own limit (position table, sentence-transformers <c>max_seq_length</c>) capped at <see cref="SentenceEncoder.DefaultMaxTokens"/>,
+    /// since attention costs grow with the square of the length. Never more than the position table.
+    /// </summary>
+    public int? MaxTokens { get; init; }
 }
 
 /// <summary>Sentence embeddings, row-major [<see cref="Count"/> × <see cref="Dimension"/>], row i for input i.</summary>
@@ -107,7 +114,7 @@ public sealed class TokenEmbeddings
 /// <summary>
 /// A loaded sentence encoder: tokenizer, transformer and pooling head. Load once, then call <see cref="Embed"/> or
 /// <see cref="EncodeTokens"/> from any number of threads; dispose when done (disposal waits for calls in flight and
-/// releases the memory-mapped weights).
+/// frees the weights).
 /// </summary>
 /// <example>
 /// <code>
@@ -127,14 +134,16 @@ public sealed class SentenceEncoder : IDisposable
     private readonly int _batchTokens;
     private readonly int _maxTokens;
     private readonly bool _lowerCase;
+    private readonly string? _source;
     private readonly object _gate = new();
     private readonly System.Collections.Concurrent.ConcurrentBag<ActivationWorkspace> _workspaces = new();
     private int _active;
     private bool _disposed;
 
-    private SentenceEncoder(IDisposable owned, TransformerEncoder encoder, SentenceHead head, ITokenizer? tokenizer, int layer, int batchTokens, int maxTokens, bool lowerCase)
+    private SentenceEncoder(IDisposable owned, TransformerEncoder encoder, SentenceHead head, ITokenizer? tokenizer, int layer, int batchTokens, int maxTokens, bool lowerCase, string? source)
     {
         _owned = owned;
+        _source = source;
         _maxTokens = maxTokens;
         _lowerCase = lowerCase;
         _encoder = encoder;
@@ -143,6 +152,12 @@ public sealed class SentenceEncoder : IDisposable
         _layer = layer;
         _batchTokens = batchTokens;
     }
+
+    /// <summary>
+    /// Longest input, in tokens, when <see cref="SentenceEncoderOptions.MaxTokens"/> is not set and the model allows more:
+    /// the length BERT-family encoders are trained to, beyond which attention's quadratic cost makes one line take minutes.
+    /// </summary>
+    public const int DefaultMaxTokens = 512;
 
     /// <summary>The encoder's configuration.</summary>
     public EncoderConfig Config => _encoder.Config;
@@ -153,7 +168,7 @@ public sealed class SentenceEncoder : IDisposable
     /// <summary>The pooling in use (modes, pooler, Dense layers, normalisation).</summary>
     public SentenceHeadSpec Head => _head.Spec;
 
-    /// <summary>Longest input in tokens; longer inputs are truncated (the position table, or sentence-transformers' <c>max_seq_length</c> when smaller).</summary>
+    /// <summary>Longest input in tokens; longer inputs are truncated (the position table, sentence-transformers' <c>max_seq_length</c> or <see cref="SentenceEncoderOptions.MaxTokens"/>, whichever is smallest; <see cref="DefaultMaxTokens"/> when the option is unset).</summary>
     public int MaxTokens => _maxTokens;
 
     /// <summary>Whether embeddings are L2-normalised.</summary>
@@ -184,7 +199,12 @@ public sealed class SentenceEncoder : IDisposable
                 Normalize = options.Normalize ?? head.Normalize,
             };
             // A folder without a tokenizer still serves token ids (EmbedIds, HiddenStates); Embed then says what is missing.
-            var tokenizer = folder.TokenizerPath is null ? null : TokenizerLoader.FromModelFolder(folder.Directory);
+            var tokenizer = folder.TokenizerPath is { } tokenizerPath ? TokenizerLoader.Load(tokenizerPath, folder.TokenizerKind!.Value, folder.AllowedRoot) : null;
+            if (tokenizer is not null)
+            {
+                RequireIdsFit(tokenizer, folder.TokenizerPath!, folder.Config, folder.WeightsPath);
+            }
+
             var transformer = folder.Pipeline.Steps.OfType<TransformerStep>().FirstOrDefault();
             return Build(folder.Config, folder.Weights, folder, tokenizer, head, options, folder.WeightsPath, transformer?.MaxSequenceLength, transformer?.DoLowerCase ?? false);
         }
@@ -192,6 +212,17 @@ public sealed class SentenceEncoder : IDisposable
         {
             folder.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Refuses a tokenizer that can emit an id the word embedding table has no row for, naming both files.</summary>
+    private static void RequireIdsFit(Tokenizer tokenizer, string tokenizerPath, EncoderConfig config, string weightsPath)
+    {
+        var (min, max) = tokenizer.IdRange;
+        if (min < 0 || max >= config.VocabularySize)
+        {
+            int id = min < 0 ? min : max;
+            throw new ModelFormatException(tokenizerPath, null, $"can produce token id {id}, but the word embedding table of {weightsPath} has rows 0 to {config.VocabularySize - 1}; the tokenizer does not belong to these weights");
         }
     }
 
@@ -214,6 +245,11 @@ public sealed class SentenceEncoder : IDisposable
             throw new NativeAlignException(ErrorKind.Usage, $"batch token budget {options.BatchTokens} must be at least 1");
         }
 
+        if (options.MaxTokens is < 2)
+        {
+            throw new NativeAlignException(ErrorKind.Usage, $"max tokens {options.MaxTokens} must be at least 2 (the special tokens around an input)");
+        }
+
         IComputeBackend backend;
         try
         {
@@ -231,8 +267,9 @@ public sealed class SentenceEncoder : IDisposable
             encoder = TransformerEncoder.Create(config, weights, backend, source);
             int layer = encoder.ResolveLayer(options.Layer);
             var sentenceHead = new SentenceHead(head, encoder);
-            int maxTokens = Math.Min(config.MaxSequenceLength, maxSequenceLength is > 1 and var m ? m : int.MaxValue);
-            return new SentenceEncoder(owned, encoder, sentenceHead, tokenizer, layer, options.BatchTokens, maxTokens, lowerCase);
+            int modelMax = Math.Min(config.MaxSequenceLength, maxSequenceLength is > 1 and var m ? m : int.MaxValue);
+            int maxTokens = Math.Min(modelMax, options.MaxTokens ?? DefaultMaxTokens);
+            return new SentenceEncoder(owned, encoder, sentenceHead, tokenizer, layer, options.BatchTokens, maxTokens, lowerCase, source);
         }
         catch
         {
@@ -266,7 +303,7 @@ public sealed class SentenceEncoder : IDisposable
         for (int i = 0; i < texts.Length; i++)
         {
             var text = texts[i] ?? throw new ArgumentException($"text {i} is null", nameof(texts));
-            var tokens = tokenizer.Encode(_lowerCase ? text.ToLowerInvariant() : text);
+            var tokens = Tokenize(tokenizer, _lowerCase ? text.ToLowerInvariant() : text);
             ids[i] = tokens.Ids;
             types[i] = tokens.TypeIds;
             if (tokens.TruncatedTokens > 0)
@@ -281,7 +318,7 @@ public sealed class SentenceEncoder : IDisposable
     }
 
     /// <summary>
-    /// Embeds inputs given as token ids (special tokens included). Inputs longer than the position table are cut to
+    /// Embeds inputs given as token ids (special tokens included). Inputs longer than <see cref="MaxTokens"/> are cut to
     /// it, keeping the final (separator) token, and counted in the result.
     /// </summary>
     public SentenceEmbeddings EmbedIds(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
@@ -310,6 +347,7 @@ public sealed class SentenceEncoder : IDisposable
                     workspace.Reset();
                     for (int j = 0; j < batch.Length; j++)
                     {
+                        RequireFinite(host.AsSpan(j * dim, dim), batch[j]);
                         host.AsSpan(j * dim, dim).CopyTo(output.AsSpan(batch[j] * dim, dim));
                     }
 
@@ -335,7 +373,7 @@ public sealed class SentenceEncoder : IDisposable
     {
         ArgumentNullException.ThrowIfNull(text);
         var tokenizer = _tokenizer ?? throw new ModelFormatException(null, null, "the model folder has no tokenizer (tokenizer.json, vocab.txt or a SentencePiece .model); only token ids can be encoded");
-        var tokens = tokenizer.Encode(_lowerCase ? text.ToLowerInvariant() : text);
+        var tokens = Tokenize(tokenizer, _lowerCase ? text.ToLowerInvariant() : text);
         int resolved = layer is { } l ? _encoder.ResolveLayer(l) : _layer;
         var (fitted, _, _, cut) = Fit([tokens.Ids], [tokens.TypeIds]);
         if (cut > 0)
@@ -413,6 +451,7 @@ public sealed class SentenceEncoder : IDisposable
                     workspace.Reset();
                     for (int j = 0; j < batch.Length; j++)
                     {
+                        RequireFinite(host.AsSpan(j * t * h, batchIds[j].Length * h), batch[j]);
                         result[batch[j]] = host.AsSpan(j * t * h, batchIds[j].Length * h).ToArray();
                     }
                 }
@@ -427,6 +466,23 @@ public sealed class SentenceEncoder : IDisposable
         finally
         {
             Exit();
+        }
+    }
+
+    // A long line costs work and memory in proportion to the part tokenized; the encoder keeps only the truncated
+    // tokens, so the tokenizer's own bound applies (an ITokenizer of the caller's is used as it is).
+    private static TokenizedText Tokenize(ITokenizer tokenizer, string text) =>
+        tokenizer is Tokenizer bounded ? bounded.EncodeBounded(text) : tokenizer.Encode(text);
+
+    /// <summary>
+    /// Refuses an output with a NaN or infinity: written out, it would make every similarity NaN, and mining and
+    /// alignment would then produce empty or meaningless results without a word.
+    /// </summary>
+    private void RequireFinite(ReadOnlySpan<float> values, int input)
+    {
+        if (FiniteCheck.IndexOfNonFinite(values) >= 0)
+        {
+            throw new NonFiniteOutputException(input, $"{(_source is null ? "" : _source + ": ")}input {input + 1}: the model's output has a NaN or infinity (its arithmetic overflowed: weights too large or corrupt); nothing is written for it");
         }
     }
 

@@ -50,7 +50,7 @@ public sealed class WeightTensor
     /// <summary>Storage type.</summary>
     public WeightType Type { get; }
 
-    /// <summary>Raw element bytes for dense types (possibly memory-mapped); empty for <see cref="WeightType.Q4"/>.</summary>
+    /// <summary>Raw element bytes for dense types (possibly over a model file read whole at load); empty for <see cref="WeightType.Q4"/>.</summary>
     public ReadOnlyMemory<byte> Data { get; }
 
     /// <summary>The packed matrix for <see cref="WeightType.Q4"/>, else null.</summary>
@@ -58,6 +58,20 @@ public sealed class WeightTensor
 
     /// <summary>Number of elements.</summary>
     public long ElementCount => Shape.Aggregate(1L, (a, d) => a * d);
+
+    /// <summary>
+    /// The index of the first NaN or infinity among the elements (for a 4-bit tensor, among its block scales: the packed
+    /// nibbles are integers), or -1 when every value is finite. One vectorised pass over the bits, no widening.
+    /// </summary>
+    public long IndexOfNonFinite() => Q4 is not null
+        ? FiniteCheck.IndexOfNonFinite(Q4.Scales)
+        : Type switch
+        {
+            WeightType.F32 => FiniteCheck.IndexOfAllOnes(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(Data.Span), 0x7F80_0000u),
+            WeightType.F16 => FiniteCheck.IndexOfAllOnes(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(Data.Span), (ushort)0x7C00),
+            WeightType.BF16 => FiniteCheck.IndexOfAllOnes(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(Data.Span), (ushort)0x7F80),
+            _ => -1,
+        };
 
     /// <summary>Widens or dequantises to a new float32 array (row-major).</summary>
     public float[] ToFloat32()
@@ -98,7 +112,41 @@ public sealed class WeightTensor
     }
 }
 
-/// <summary>The weights of one model, by canonical name. Disposing releases memory maps.</summary>
+/// <summary>Finds NaN and infinity by their bits: all exponent bits set, whatever the mantissa.</summary>
+internal static class FiniteCheck
+{
+    /// <summary>The index of the first NaN or infinity in <paramref name="values"/>, or -1.</summary>
+    public static long IndexOfNonFinite(ReadOnlySpan<float> values) =>
+        IndexOfAllOnes(System.Runtime.InteropServices.MemoryMarshal.Cast<float, uint>(values), 0x7F80_0000u);
+
+    /// <summary>The index of the first element whose <paramref name="exponent"/> bits are all set, or -1.</summary>
+    public static long IndexOfAllOnes<T>(ReadOnlySpan<T> bits, T exponent)
+        where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        var mask = new System.Numerics.Vector<T>(exponent);
+        int i = 0;
+        // Whole vectors until one holds a hit; the scalar loop then finds its index (and handles the tail).
+        for (; i <= bits.Length - System.Numerics.Vector<T>.Count; i += System.Numerics.Vector<T>.Count)
+        {
+            if (System.Numerics.Vector.EqualsAny(new System.Numerics.Vector<T>(bits[i..]) & mask, mask))
+            {
+                break;
+            }
+        }
+
+        for (; i < bits.Length; i++)
+        {
+            if ((bits[i] & exponent) == exponent)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
+
+/// <summary>The weights of one model, by canonical name. Disposing frees the files' bytes.</summary>
 public interface IModelWeights : IDisposable
 {
     /// <summary>Every tensor name present.</summary>

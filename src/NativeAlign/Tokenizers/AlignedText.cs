@@ -13,6 +13,12 @@ internal sealed class AlignedText
     private int[] _starts = new int[256];
     private int[] _ends = new int[256];
 
+    /// <summary>
+    /// Most code units this text may grow to; growing past it throws <see cref="TextLimitException"/>. Set by the
+    /// tokenizer before normalizing, so that a normalizer that multiplies the text stops before it exhausts memory.
+    /// </summary>
+    public int Limit { get; set; } = int.MaxValue;
+
     /// <summary>Number of code units held.</summary>
     public int Length { get; private set; }
 
@@ -138,9 +144,21 @@ internal sealed class AlignedText
 
     private void Grow(int capacity)
     {
+        if (capacity > Limit)
+        {
+            throw new TextLimitException(capacity);
+        }
+
         var size = Math.Max(capacity, _chars.Length * 2);
         Array.Resize(ref _chars, size);
         Array.Resize(ref _starts, size);
         Array.Resize(ref _ends, size);
     }
+}
+
+/// <summary>An <see cref="AlignedText"/> asked to grow past its <see cref="AlignedText.Limit"/>; the tokenizer turns it into a model error.</summary>
+internal sealed class TextLimitException(int requested) : Exception($"text would grow to {requested} code units")
+{
+    /// <summary>The length the text would have reached.</summary>
+    public int Requested { get; } = requested;
 }

@@ -120,7 +120,7 @@ internal static class SentencePieceLoader
         // Words start at each ▁ (spaces are already ▁ after normalization, so nothing is prepended).
         var pre = new MetaspacePreTokenizer('\u2581', "never", split: true);
         var added = new List<AddedTokenSpec>();
-        return new Tokenizer(normalizer, pre, model, SingleTemplate.None, added, 0, false, 0);
+        return new Tokenizer(normalizer, pre, model, SingleTemplate.None, added, 0, false, 0) { Source = path };
     }
 
     /// <summary>Protobuf wire-format reader over a byte range; every length is checked against what remains.</summary>

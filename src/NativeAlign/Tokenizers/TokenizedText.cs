@@ -31,7 +31,11 @@ public sealed class TokenizedText
     /// <summary>Index of the pre-tokenizer word each token belongs to, or -1 for special and added tokens.</summary>
     public required int[] WordIds { get; init; }
 
-    /// <summary>How many tokens truncation removed to fit the model's maximum length (0 when none).</summary>
+    /// <summary>
+    /// How many tokens truncation removed to fit the model's maximum length (0 when none). When the sentence encoder
+    /// tokenized only the prefix of a very long text that truncation needs (see <see cref="Tokenizer.PrefixCharsPerToken"/>),
+    /// the tokens removed from that prefix: a lower bound.
+    /// </summary>
     public int TruncatedTokens { get; init; }
 
     /// <summary>Number of tokens.</summary>

@@ -136,6 +136,39 @@ public sealed class Tokenizer : ITokenizer
         }
     }
 
+    /// <summary>
+    /// How many times its length a text may grow in normalization. Real normalizers stay far below: BERT's spaces around
+    /// CJK characters triple them, NFKC's widest expansion of a common character is a few units; a chain of replacements
+    /// that doubles the text at every step is a crafted file.
+    /// </summary>
+    public const int NormalizedGrowth = 8;
+
+    /// <summary>Code units a normalized text may have beyond <see cref="NormalizedGrowth"/> times its length (prefixes on short texts).</summary>
+    public const int NormalizedSlack = 1024;
+
+    /// <summary>Longest normalized text, in UTF-16 code units: 256 Mi, as many as the longest input line can hold.</summary>
+    public const int MaxNormalizedLength = 256 << 20;
+
+    /// <summary>
+    /// Characters tokenized per kept token before a long text is cut (<see cref="Encode(string, int)"/> with truncation):
+    /// WordPiece and SentencePiece tokens of real text average 3–6 characters, so 32 leaves a wide margin.
+    /// </summary>
+    public const int PrefixCharsPerToken = 32;
+
+    /// <summary>Characters tokenized beyond <see cref="PrefixCharsPerToken"/> × the kept tokens, for short limits.</summary>
+    public const int PrefixSlackChars = 1024;
+
+    /// <summary>Tokens a prefix must yield beyond the kept ones for its cut to be trusted.</summary>
+    public const int PrefixMarginTokens = 64;
+
+    private static readonly System.Buffers.SearchValues<char> PrefixCutChars = System.Buffers.SearchValues.Create(" \t\n\r\u3000");
+
+    /// <summary>The file the tokenizer was read from, for error messages; null when built from bytes without a name.</summary>
+    internal string? Source { get; init; }
+
+    /// <summary>The normalizer as the file names it (such as <c>normalizer (Sequence)</c>), for error messages.</summary>
+    internal string? NormalizerName { get; init; }
+
     /// <summary>The maximum number of tokens (special tokens included) <see cref="Encode(string)"/> returns; 0 for no limit.</summary>
     public int MaxLength { get; }
 
@@ -152,6 +185,26 @@ public sealed class Tokenizer : ITokenizer
     public int SpecialTokenCount => _template.AddedCount;
 
     internal IReadOnlyList<AddedTokenSpec> AddedTokens { get; }
+
+    /// <summary>
+    /// The smallest and largest id encoding can produce: the vocabulary, the unknown id (-1 for a model without one,
+    /// such as an empty Unigram vocabulary), added tokens, the post-processor's special tokens and padding.
+    /// </summary>
+    internal (int Min, int Max) IdRange
+    {
+        get
+        {
+            var specials = _template.Prefix.Concat(_template.Suffix).Select(p => p.Id)
+                .Concat(_template.Pair.Where(i => i.IsSpecial).Select(i => i.Special.Id))
+                .Concat(AddedTokens.Select(t => t.Id))
+                .Append(_model.UnknownId)
+                .Append(PadId)
+                .ToArray();
+            int min = Math.Min(_model.VocabularySize > 0 ? 0 : int.MaxValue, specials.Min());
+            int max = Math.Max(_model.VocabularySize - 1, specials.Max());
+            return (min, max);
+        }
+    }
 
     internal TextNormalizer? Normalizer => _normalizer;
 
@@ -176,6 +229,54 @@ public sealed class Tokenizer : ITokenizer
         sink.Clear();
         EncodeSequence(text, ws);
         return Finish(sink, maxLength);
+    }
+
+    /// <summary>
+    /// <see cref="Encode(string)"/> with work bounded by <see cref="MaxLength"/> rather than by the text: a text far longer
+    /// than the kept tokens can cover is tokenized only as far as truncation needs (see <see cref="TryEncodePrefix"/>).
+    /// Ids, offsets and word ids are those of <see cref="Encode(string)"/>; <see cref="TokenizedText.TruncatedTokens"/>
+    /// then counts the tokens dropped from the part tokenized, a lower bound. The encoder uses this, since it only ever
+    /// sees the kept tokens; <see cref="Encode(string)"/> stays exact for callers that count.
+    /// </summary>
+    internal TokenizedText EncodeBounded(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (MaxLength > 0 && !TruncateLeft)
+        {
+            var ws = TokenizerWorkspace.Current;
+            ws.Sink.Clear();
+            if (TryEncodePrefix(text, MaxLength, ws))
+            {
+                return Finish(ws.Sink, MaxLength);
+            }
+        }
+
+        return Encode(text, MaxLength);
+    }
+
+    /// <summary>
+    /// For a text far longer than <paramref name="maxLength"/> tokens can cover, tokenizes only a prefix: the first
+    /// <see cref="PrefixCharsPerToken"/> × maxLength + <see cref="PrefixSlackChars"/> characters, extended to the next
+    /// whitespace. It is kept when it yields at least <see cref="PrefixMarginTokens"/> tokens more than truncation keeps,
+    /// so the cut, which can only change the tokens of the words around it, lies well past the kept ones; otherwise
+    /// (few, long tokens) the caller tokenizes the whole text. A text that is not cut is therefore always tokenized whole.
+    /// </summary>
+    private bool TryEncodePrefix(string text, int maxLength, TokenizerWorkspace ws)
+    {
+        long want = PrefixCharsPerToken * (long)maxLength + PrefixSlackChars;
+        if (text.Length <= want)
+        {
+            return false;
+        }
+
+        int cut = text.AsSpan((int)want).IndexOfAny(PrefixCutChars);
+        if (cut < 0)
+        {
+            return false;
+        }
+
+        EncodeSequence(text.AsSpan(0, (int)want + cut), ws);
+        return ws.Sink.Count >= maxLength + PrefixMarginTokens;
     }
 
     /// <summary>
@@ -324,11 +425,10 @@ public sealed class Tokenizer : ITokenizer
         return new PaddedBatch(items.Count, length, ids, mask, types, items);
     }
 
-    private void EncodeSequence(string text, TokenizerWorkspace ws)
+    private void EncodeSequence(ReadOnlySpan<char> span, TokenizerWorkspace ws)
     {
         var word = 0;
         var sectionIndex = 0;
-        var span = text.AsSpan();
         var pos = 0;
         while (pos <= span.Length)
         {
@@ -384,7 +484,21 @@ public sealed class Tokenizer : ITokenizer
         normalized.Load(section, origin);
         if (_normalizer is not null)
         {
-            _normalizer.Normalize(ws.Section, ws.Normalized);
+            int limit = (int)Math.Min(NormalizedGrowth * (long)section.Length + NormalizedSlack, MaxNormalizedLength);
+            ws.Section.Limit = ws.Normalized.Limit = limit;
+            try
+            {
+                _normalizer.Normalize(ws.Section, ws.Normalized);
+            }
+            catch (TextLimitException)
+            {
+                throw new ModelFormatException(Source, "normalizer", $"the {NormalizerName ?? "normalizer"} grows a text of {section.Length} characters past {limit} ({NormalizedGrowth} × its length + {NormalizedSlack}, at most {MaxNormalizedLength}); no real normalizer grows text that much");
+            }
+            finally
+            {
+                ws.Section.Limit = ws.Normalized.Limit = int.MaxValue;
+            }
+
             normalized = ws.Normalized;
         }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using NativeAlign.IO;
 
 namespace NativeAlign.Tokenizers;
 
@@ -16,8 +17,11 @@ public static class TokenizerLoader
     public const long MaxFileBytes = 512L << 20;
 
     /// <summary>
-    /// Loads the tokenizer of a model folder: <c>tokenizer.json</c> if present, else <c>vocab.txt</c>
-    /// (BERT defaults), else the first SentencePiece <c>*.model</c>.
+    /// Loads the tokenizer of a model folder. In the transformer's folder (the folder itself, or the subfolder its
+    /// <c>modules.json</c> names), then in the folder: <c>tokenizer.json</c>, else a SentencePiece model
+    /// (<c>sentencepiece.bpe.model</c>, <c>spiece.model</c>, else the first <c>*.model</c>), else <c>vocab.txt</c> (BERT
+    /// defaults; <c>do_lower_case</c> from <c>tokenizer_config.json</c> beside it). The model loader (<c>ModelFolder</c>) reports the
+    /// same file. The file must resolve, symbolic links included, inside the folder.
     /// </summary>
     public static Tokenizer FromModelFolder(string directory)
     {
@@ -27,26 +31,20 @@ public static class TokenizerLoader
             throw new ModelFormatException(directory, null, "model folder not found");
         }
 
-        var json = Path.Combine(directory, "tokenizer.json");
-        if (File.Exists(json))
-        {
-            return FromFile(json);
-        }
-
-        var vocab = Path.Combine(directory, "vocab.txt");
-        if (File.Exists(vocab))
-        {
-            return FromVocabFile(vocab, lowercase: ReadLowercaseHint(directory) ?? true);
-        }
-
-        var model = Directory.EnumerateFiles(directory, "*.model").Order(StringComparer.Ordinal).FirstOrDefault();
-        if (model is not null)
-        {
-            return FromSentencePieceFile(model);
-        }
-
-        throw new ModelFormatException(directory, null, "no tokenizer found: expected tokenizer.json, vocab.txt or a SentencePiece .model file");
+        string root = Path.GetFullPath(directory);
+        var allowed = ModelRoot.ForFolder(root);
+        var found = ModelFolderLayout.FindTokenizer(ModelFolderLayout.TransformerDirectory(root, allowed), root, allowed)
+            ?? throw new ModelFormatException(directory, null, "no tokenizer found: expected tokenizer.json, vocab.txt or a SentencePiece .model file");
+        return Load(found.Path, found.Kind, allowed);
     }
+
+    /// <summary>Loads the tokenizer file <paramref name="path"/> of the given kind, found in a model folder whose files must resolve inside <paramref name="allowed"/>.</summary>
+    internal static Tokenizer Load(string path, TokenizerFileKind kind, ModelRoot allowed) => kind switch
+    {
+        TokenizerFileKind.TokenizerJson => FromJson(ReadBytes(path), path),
+        TokenizerFileKind.SentencePiece => FromSentencePieceFile(path),
+        _ => FromVocabFile(path, lowercase: ReadLowercaseHint(Path.GetDirectoryName(path) ?? ".", allowed) ?? true),
+    };
 
     /// <summary>Loads a tokenizer file by its kind: <c>.json</c>, <c>.txt</c> (WordPiece vocabulary) or <c>.model</c> (SentencePiece).</summary>
     public static Tokenizer FromFile(string path)
@@ -101,7 +99,7 @@ public static class TokenizerLoader
 
         var model = new WordPieceModel(vocab, unk, "##", 100);
         var template = BertTemplate(new SpecialPiece(cls, "[CLS]", 0), new SpecialPiece(sep, "[SEP]", 0));
-        return new Tokenizer(new BertTextNormalizer(true, true, null, lowercase), new BertPreTokenizer(), model, template, added, maxLength, false, pad);
+        return new Tokenizer(new BertTextNormalizer(true, true, null, lowercase), new BertPreTokenizer(), model, template, added, maxLength, false, pad) { Source = path };
     }
 
     /// <summary>Loads a SentencePiece <c>.model</c> (protobuf ModelProto) file.</summary>
@@ -136,6 +134,8 @@ public static class TokenizerLoader
                 throw new ModelFormatException(path, null, "file not found");
             }
 
+            ModelFileType.RequireRegularFile(path);
+
             if (info.Length > MaxFileBytes)
             {
                 throw new ModelFormatException(path, null, $"file is {info.Length} bytes; tokenizer files over {MaxFileBytes} bytes are refused");
@@ -161,7 +161,7 @@ public static class TokenizerLoader
         }
     }
 
-    private static bool? ReadLowercaseHint(string directory)
+    private static bool? ReadLowercaseHint(string directory, ModelRoot allowed)
     {
         var config = Path.Combine(directory, "tokenizer_config.json");
         if (!File.Exists(config))
@@ -169,6 +169,7 @@ public static class TokenizerLoader
             return null;
         }
 
+        allowed.Require(config);
         try
         {
             using var doc = JsonDocument.Parse(ReadBytes(config));
@@ -243,7 +244,12 @@ public static class TokenizerLoader
                 padId = Int(pid, "padding.pad_id");
             }
 
-            return new Tokenizer(normalizer, pre, model, template, added, maxLength, left, padId);
+            string? normalizerType = n.ValueKind == JsonValueKind.Object && n.TryGetProperty("type", out var nt) && nt.ValueKind == JsonValueKind.String ? nt.GetString() : null;
+            return new Tokenizer(normalizer, pre, model, template, added, maxLength, left, padId)
+            {
+                Source = path,
+                NormalizerName = normalizerType is null ? null : $"normalizer ({(normalizerType.Length > 40 ? normalizerType[..40] : normalizerType)})",
+            };
         }
 
         private TokenizerModel ReadModel(JsonElement m)

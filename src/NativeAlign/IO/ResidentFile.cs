@@ -1,38 +1,43 @@
 using System.Buffers;
-using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace NativeAlign.IO;
 
 /// <summary>
-/// A read-only memory map of a whole file. Slices are handed out as <see cref="ReadOnlyMemory{T}"/> over the map itself
-/// (no copy); they stay valid until the map is disposed.
+/// A whole model file read into native memory. Slices are handed out as <see cref="ReadOnlyMemory{T}"/> over that
+/// memory (no copy); they stay valid until the file object is disposed.
 /// </summary>
-internal sealed unsafe class MappedFile : IDisposable
+/// <remarks>
+/// Not a memory map, on purpose: the backends read weights in place for the whole run, and a mapped file that is
+/// truncated or replaced while it runs makes those reads fault (SIGBUS, which .NET reports as an access violation and
+/// cannot recover from). Read once at load, the weights no longer depend on the file; the cost is the file's size in
+/// private memory, which the weights' pages would occupy anyway once the encoder has touched them.
+/// </remarks>
+internal sealed unsafe class ResidentFile : IDisposable
 {
-    private readonly MemoryMappedFile? _map;
-    private readonly MemoryMappedViewAccessor? _view;
+    private const int ReadChunk = 1 << 30;
+
     private readonly byte* _pointer;
     private int _disposed;
 
-    private MappedFile(string path, long length, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* pointer)
+    private ResidentFile(string path, long length, byte* pointer)
     {
         Path = path;
         Length = length;
-        _map = map;
-        _view = view;
         _pointer = pointer;
     }
 
-    /// <summary>The file mapped.</summary>
+    /// <summary>The file read.</summary>
     public string Path { get; }
 
     /// <summary>Bytes in the file.</summary>
     public long Length { get; }
 
-    /// <summary>Maps <paramref name="path"/> read-only; a missing or unreadable file is a <see cref="ModelFormatException"/>.</summary>
-    public static MappedFile Open(string path)
+    /// <summary>Reads <paramref name="path"/> whole; a missing, unreadable, non-regular or shrinking file is a <see cref="ModelFormatException"/>.</summary>
+    public static ResidentFile Open(string path)
     {
-        FileStream stream;
+        SafeFileHandle handle;
         try
         {
             if (Directory.Exists(path))
@@ -40,43 +45,49 @@ internal sealed unsafe class MappedFile : IDisposable
                 throw new ModelFormatException(path, null, "is a directory, expected a file");
             }
 
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
+            ModelFileType.RequireRegularFile(path);
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             throw new ModelFormatException(path, null, $"cannot open: {e.Message}", e);
         }
 
-        try
+        using (handle)
         {
-            long length = stream.Length;
-            if (length == 0)
-            {
-                // A zero-length file cannot be mapped; an empty view is all it has.
-                stream.Dispose();
-                return new MappedFile(path, 0, null, null, null);
-            }
-
-            var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-            MemoryMappedViewAccessor view;
+            byte* pointer = null;
             try
             {
-                view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+                long length = RandomAccess.GetLength(handle);
+                if (length == 0)
+                {
+                    return new ResidentFile(path, 0, null);
+                }
+
+                pointer = (byte*)NativeMemory.Alloc((nuint)length);
+                for (long done = 0; done < length;)
+                {
+                    int read = RandomAccess.Read(handle, new Span<byte>(pointer + done, (int)Math.Min(length - done, ReadChunk)), done);
+                    if (read == 0)
+                    {
+                        throw new ModelFormatException(path, null, $"shrank to {done} bytes while being read (it had {length})");
+                    }
+
+                    done += read;
+                }
+
+                return new ResidentFile(path, length, pointer);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or OutOfMemoryException)
+            {
+                NativeMemory.Free(pointer);
+                throw new ModelFormatException(path, null, $"cannot read: {e.Message}", e);
             }
             catch
             {
-                map.Dispose();
+                NativeMemory.Free(pointer);
                 throw;
             }
-
-            byte* pointer = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            return new MappedFile(path, length, map, view, pointer + view.PointerOffset);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            stream.Dispose();
-            throw new ModelFormatException(path, null, $"cannot map: {e.Message}", e);
         }
     }
 
@@ -92,7 +103,7 @@ internal sealed unsafe class MappedFile : IDisposable
         return length == 0 ? [] : new ReadOnlySpan<byte>(_pointer + offset, length);
     }
 
-    /// <summary>The bytes [offset, offset + length) as memory over the map (no copy).</summary>
+    /// <summary>The bytes [offset, offset + length) as memory over the file's bytes (no copy).</summary>
     public ReadOnlyMemory<byte> Memory(long offset, int length)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -104,7 +115,7 @@ internal sealed unsafe class MappedFile : IDisposable
         return length == 0 ? ReadOnlyMemory<byte>.Empty : new Slice(this, _pointer + offset, length).Memory;
     }
 
-    /// <summary>Unmaps the file; memory handed out before becomes invalid.</summary>
+    /// <summary>Frees the bytes; memory handed out before becomes invalid.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -112,17 +123,11 @@ internal sealed unsafe class MappedFile : IDisposable
             return;
         }
 
-        if (_view is not null)
-        {
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _view.Dispose();
-        }
-
-        _map?.Dispose();
+        NativeMemory.Free(_pointer);
     }
 
     // A MemoryManager is how ReadOnlyMemory<byte> can point at native memory without copying it.
-    private sealed class Slice(MappedFile owner, byte* pointer, int length) : MemoryManager<byte>
+    private sealed class Slice(ResidentFile owner, byte* pointer, int length) : MemoryManager<byte>
     {
         public override Span<byte> GetSpan()
         {
