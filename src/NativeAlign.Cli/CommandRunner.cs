@@ -6,10 +6,13 @@ namespace NativeAlign.Cli;
 /// <summary>
 /// Runs a command and turns every failure into one line on stderr and a documented exit code:
 /// 0 success, 1 usage errors found by the parser, 2 usage, 3 input, 4 model, 5 backend, 70 internal, 130 cancelled.
-/// It also owns cancellation: the first SIGINT (Ctrl-C) or SIGTERM cancels <see cref="Cancellation"/>, which long
-/// commands check between batches; they then throw <see cref="OperationCanceledException"/>, their
+/// It also owns cancellation: the first SIGINT (Ctrl-C) or SIGTERM cancels the one token every command's action receives
+/// (System.CommandLine passes the token given to <c>InvokeAsync</c> to each action), which long commands check between
+/// batches and encoder layers; they then throw <see cref="OperationCanceledException"/>, their
 /// <see cref="NativeAlign.IO.AtomicFile"/> outputs are disposed uncommitted (temporary files deleted), and the run exits
-/// with 130. A second signal is left to the runtime's default handling, which ends the process at once.
+/// with 130. A signal that arrives after a commit's last check completes that commit (the rename is atomic, the output
+/// whole) and the run still exits with 130: after a signal the exit code is never 0. A second signal is left to the
+/// runtime's default handling, which ends the process at once.
 /// </summary>
 internal static class CommandRunner
 {
@@ -18,19 +21,24 @@ internal static class CommandRunner
 
     private static readonly CancellationTokenSource CancelSource = new();
 
-    /// <summary>Cancelled when the user interrupts the run (SIGINT, Ctrl-C) or the system asks it to stop (SIGTERM).</summary>
-    public static CancellationToken Cancellation => CancelSource.Token;
-
     /// <summary>Parses and runs <paramref name="args"/> against <paramref name="root"/>.</summary>
     public static int Invoke(RootCommand root, string[] args)
     {
-        // System.CommandLine's own termination handling would only reach asynchronous actions; ours reaches every command.
+        // System.CommandLine's own termination handling is off (ProcessTerminationTimeout = null): ours registers SIGTERM
+        // as well as SIGINT and hands the one token to every action, synchronous or not.
         var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
-            return root.Parse(args).Invoke(config);
+            int code = root.Parse(args).InvokeAsync(config, CancelSource.Token).GetAwaiter().GetResult();
+            if (code == 0 && CancelSource.IsCancellationRequested)
+            {
+                Console.Error.WriteLine("nativealign: interrupted after the output was committed; it is complete");
+                return Cancelled;
+            }
+
+            return code;
         }
         catch (Exception e)
         {

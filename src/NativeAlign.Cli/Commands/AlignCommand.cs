@@ -17,10 +17,10 @@ internal static class AlignCommand
     public static Command Create()
     {
         var model = EmbedCommand.ModelOption();
-        var src = new Option<FileInfo?>("--src", "-s") { Description = "Source sentences, one per line (with --tgt)." };
-        var tgt = new Option<FileInfo?>("--tgt", "-t") { Description = "Target sentences, line-aligned with --src." };
-        var input = new Option<FileInfo?>("--input", "-i") { Description = "Parallel text as 'source ||| target' lines (instead of --src/--tgt)." };
-        var output = new Option<FileInfo>("--output", "-o") { Description = "Pharaoh output: one line per input line, 0-indexed i-j links over whitespace words.", Required = true };
+        var src = new Option<string?>("--src", "-s") { Description = "Source sentences, one per line (with --tgt; '-': standard input)." };
+        var tgt = new Option<string?>("--tgt", "-t") { Description = "Target sentences, line-aligned with --src ('-': standard input)." };
+        var input = new Option<string?>("--input", "-i") { Description = "Parallel text as 'source ||| target' lines (instead of --src/--tgt; '-': standard input)." };
+        var output = new Option<string>("--output", "-o") { Description = "Pharaoh output: one line per input line, 0-indexed i-j links over whitespace words ('-': standard output).", Required = true };
         var method = new Option<string>("--method") { Description = "argmax | itermax | match (SimAlign), softmax (awesome-align), ot | uot | pot (OTAlign).", DefaultValueFactory = _ => "itermax" };
         method.AcceptOnlyFromAmong("argmax", "itermax", "match", "softmax", "ot", "uot", "pot");
         var layer = new Option<int?>("--layer") { Description = "Encoder layer of the word vectors: 0 = embeddings … L = last, negative counts from the end; default: the middle layer (L/2, 3 on the default model)." };
@@ -44,9 +44,16 @@ internal static class AlignCommand
         backend.AddTo(command);
         command.SetAction((result, cancel) =>
         {
-            var text = ReadInput(result.GetValue(src)?.FullName, result.GetValue(tgt)?.FullName, result.GetValue(input)?.FullName);
-            int svgAt = result.GetValue(svgLine);
+            var outputPath = result.GetValue(output)!;
             var svgFile = result.GetValue(svg)?.FullName;
+            var modelPath = EmbedCommand.ResolveModel(result.GetValue(model));
+            foreach (var written in new[] { outputPath, svgFile })
+            {
+                OutputTarget.EnsureNotAnInput(written, modelPath, result.GetValue(src), result.GetValue(tgt), result.GetValue(input));
+            }
+
+            var text = ReadInput(result.GetValue(src), result.GetValue(tgt), result.GetValue(input));
+            int svgAt = result.GetValue(svgLine);
             if (svgFile is not null && (svgAt < 1 || svgAt > text.Source.Count))
             {
                 throw new NativeAlignException(ErrorKind.Usage, $"--svg-line {svgAt} is outside the {text.Source.Count} input lines");
@@ -58,18 +65,21 @@ internal static class AlignCommand
                 Pooling = result.GetValue(subword) == "first" ? SubwordPoolingMode.First : SubwordPoolingMode.Average,
                 Aligner = AlignerOptions(result.GetValue(method)!, result.GetValue(threshold), result.GetValue(distortion), result.GetValue(mass) == "norm", result.GetValue(epsilon), result.GetValue(relaxation), result.GetValue(fraction)),
             };
-            using var encoder = SentenceEncoder.Load(
-                EmbedCommand.ResolveModel(result.GetValue(model)),
-                backend.Options(result));
+            using var encoder = SentenceEncoder.Load(modelPath, backend.Options(result));
             var aligned = Align(encoder, options, text, cancel);
-            WritePharaoh(result.GetValue(output)!.FullName, aligned, result.GetValue(scores));
+            using (var file = OutputTarget.Create(outputPath))
+            {
+                PharaohFormat.Write(file.Stream, aligned.Select(a => (IEnumerable<WordLink>)a.Links), result.GetValue(scores));
+                file.Commit(cancel);
+            }
+
             if (svgFile is not null)
             {
                 var pair = aligned[svgAt - 1];
                 using var file = AtomicFile.Create(svgFile);
                 var bytes = Encoding.UTF8.GetBytes(HeatmapSvg.Render(pair.SourceWords, pair.TargetWords, pair.Cosine, pair.Links, $"{result.GetValue(method)} links, layer {new TextAligner(encoder, options).Layer}, line {svgAt}"));
                 file.Stream.Write(bytes);
-                file.Commit();
+                file.Commit(cancel);
             }
 
             return Task.FromResult(0);
@@ -77,7 +87,7 @@ internal static class AlignCommand
         return command;
     }
 
-    /// <summary>Reads --src/--tgt or --input; the line counts are compared before any work.</summary>
+    /// <summary>Reads --src/--tgt or --input (<c>-</c>: standard input); the line counts are compared before any work.</summary>
     internal static ParallelText ReadInput(string? src, string? tgt, string? input)
     {
         if (input is not null)
@@ -87,7 +97,7 @@ internal static class AlignCommand
                 throw new NativeAlignException(ErrorKind.Usage, "give either --input or --src with --tgt, not both");
             }
 
-            return ParallelText.ReadJoined(input);
+            return ParallelText.FromJoined(TextInput.ReadAllLines(input), TextInput.DisplayName(input));
         }
 
         if (src is null || tgt is null)
@@ -95,7 +105,21 @@ internal static class AlignCommand
             throw new NativeAlignException(ErrorKind.Usage, "give --src and --tgt (line-aligned files), or --input with 'source ||| target' lines");
         }
 
-        return ParallelText.ReadPair(src, tgt);
+        return ReadPair(src, tgt);
+    }
+
+    /// <summary>
+    /// Two line-aligned files (one of them may be <c>-</c>, standard input), read the way every command reads text:
+    /// invalid UTF-8 replaced and reported once per file.
+    /// </summary>
+    internal static ParallelText ReadPair(string src, string tgt)
+    {
+        if (src == TextInput.StandardStream && tgt == TextInput.StandardStream)
+        {
+            throw new NativeAlignException(ErrorKind.Usage, "--src and --tgt cannot both be standard input ('-')");
+        }
+
+        return ParallelText.FromPair(TextInput.ReadAllLines(src), TextInput.ReadAllLines(tgt), TextInput.DisplayName(src), TextInput.DisplayName(tgt));
     }
 
     /// <summary>The aligner options of a CLI method name; thresholds default to the papers' values.</summary>
@@ -150,7 +174,4 @@ internal static class AlignCommand
         return aligned;
     }
 
-    /// <summary>Writes one Pharaoh line per pair (an empty line for a pair without links).</summary>
-    internal static void WritePharaoh(string path, IReadOnlyList<TextAlignment> aligned, bool scores) =>
-        PharaohFormat.Write(path, aligned.Select(a => (IEnumerable<WordLink>)a.Links), scores);
 }

@@ -25,7 +25,7 @@ internal static class AnalyzeCommand
         backend.AddTo(command);
         command.SetAction((result, cancel) =>
         {
-            var text = ParallelText.ReadPair(result.GetValue(src)!.FullName, result.GetValue(tgt)!.FullName);
+            var text = AlignCommand.ReadPair(result.GetValue(src)!.FullName, result.GetValue(tgt)!.FullName);
             if (text.Source.Count < 2)
             {
                 throw new InputFormatException(result.GetValue(src)!.FullName, null, "needs at least 2 sentence pairs (correlations over 1 item are undefined)");

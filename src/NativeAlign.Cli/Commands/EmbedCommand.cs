@@ -14,8 +14,8 @@ internal static class EmbedCommand
     public static Command Create()
     {
         var model = ModelOption();
-        var input = new Option<FileInfo>("--input", "-i") { Description = "UTF-8 text, one input per line.", Required = true };
-        var output = new Option<FileInfo>("--output", "-o") { Description = "Output file (.npy float32 [N, D], or JSONL with --format jsonl).", Required = true };
+        var input = new Option<string>("--input", "-i") { Description = "UTF-8 text, one input per line ('-': standard input).", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Output file (.npy float32 [N, D], or JSONL with --format jsonl; '-': standard output).", Required = true };
         var format = new Option<string>("--format") { Description = "npy (default) or jsonl.", DefaultValueFactory = _ => "npy" };
         format.AcceptOnlyFromAmong("npy", "jsonl");
         var pooling = new Option<string?>("--pooling") { Description = "mean, cls, max or pooler (CLS through BERT's pooler); default: what the model folder says, else mean." };
@@ -30,10 +30,16 @@ internal static class EmbedCommand
             model, input, output, format, pooling, normalize, layer, batchTokens, quiet,
         };
         backend.AddTo(command);
-        command.SetAction(result =>
+        command.SetAction((result, cancel) =>
         {
-            // The input is opened (and its lines counted) before the model loads, so a wrong path fails at once.
-            using var text = TextInput.Open(result.GetValue(input)!.FullName);
+            var outputPath = result.GetValue(output)!;
+            var modelPath = ResolveModel(result.GetValue(model));
+            OutputTarget.EnsureNotAnInput(outputPath, modelPath, result.GetValue(input));
+            var mode = result.GetValue(quiet) ? ProgressMode.Quiet : ProgressMode.Auto;
+
+            // The input is opened before the model loads, so a wrong path fails at once; lines are counted (regular files
+            // only) just for the progress ETA, so not with --quiet.
+            using var text = TextInput.Open(result.GetValue(input)!, countLines: mode != ProgressMode.Quiet);
             var options = WithPooling(
                 backend.Options(result) with
                 {
@@ -42,12 +48,12 @@ internal static class EmbedCommand
                     BatchTokens = result.GetValue(batchTokens),
                 },
                 result.GetValue(pooling));
-            using var encoder = SentenceEncoder.Load(ResolveModel(result.GetValue(model)), options);
-            using var file = AtomicFile.Create(result.GetValue(output)!.FullName);
+            using var encoder = SentenceEncoder.Load(modelPath, options);
+            using var file = OutputTarget.Create(outputPath);
             (long, long) truncated;
-            using (var progress = TerminalProgress.Start("embedding", text.CountedLines, result.GetValue(quiet) ? ProgressMode.Quiet : ProgressMode.Auto))
+            using (var progress = TerminalProgress.Start("embedding", text.CountedLines, mode))
             {
-                truncated = EmbedInChunks(encoder, text, file.Stream, result.GetValue(format) == "jsonl", progress);
+                truncated = EmbedInChunks(encoder, text, file.Stream, result.GetValue(format) == "jsonl", progress, outputPath, cancel);
             }
 
             var (truncatedInputs, truncatedTokens) = truncated;
@@ -56,8 +62,8 @@ internal static class EmbedCommand
                 Console.Error.WriteLine($"nativealign: {truncatedInputs} of {text.LinesRead} inputs were truncated to the tokenizer's maximum length or the encoder's {encoder.MaxTokens} tokens (--max-tokens) (at least {truncatedTokens} tokens dropped)");
             }
 
-            file.Commit();
-            return 0;
+            file.Commit(cancel);
+            return Task.FromResult(0);
         });
         return command;
     }
@@ -107,68 +113,6 @@ internal static class EmbedCommand
         _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown pooling '{value}' (expected mean, cls, max or pooler)"),
     };
 
-    /// <summary>Reads a UTF-8 file as lines (a final newline does not add an empty input).</summary>
-    internal static string[] ReadLines(string path)
-    {
-        if (Directory.Exists(path))
-        {
-            throw new InputFormatException(path, null, "is a directory; expected a text file");
-        }
-
-        if (!File.Exists(path))
-        {
-            throw new InputFormatException(path, null, "file not found");
-        }
-
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InputFormatException(path, null, $"cannot read: {e.Message}", e);
-        }
-
-        if (!System.Text.Unicode.Utf8.IsValid(bytes))
-        {
-            // Name the line, so the user can find it: the first invalid sequence's line is what the decoder stops at.
-            int valid = FirstInvalidUtf8(bytes);
-            long line = 1 + bytes.AsSpan(0, valid).Count((byte)'\n');
-            throw new InputFormatException(path, line, "not valid UTF-8");
-        }
-
-        try
-        {
-            var decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-            var text = decoder.GetString(bytes);
-            if (text.Length > 0 && text[0] == '\uFEFF')
-            {
-                text = text[1..];
-            }
-
-            var lines = text.Split('\n');
-            int count = lines.Length > 0 && lines[^1].Length == 0 ? lines.Length - 1 : lines.Length;
-            var result = new string[count];
-            for (int i = 0; i < count; i++)
-            {
-                result[i] = lines[i].EndsWith('\r') ? lines[i][..^1] : lines[i];
-            }
-
-            return result;
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new InputFormatException(path, null, $"not valid UTF-8 ({e.Message})", e);
-        }
-    }
-
-    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
-    {
-        System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out int read, out _, replaceInvalidSequences: false);
-        return read;
-    }
-
     /// <summary>Inputs read and embedded per chunk: lines are read, embedded and written one chunk at a time, so memory
     /// holds one chunk's strings and vectors however long the input is (1M lines × 384 floats would otherwise be 1.5 GB
     /// before the first byte is written, plus the strings).</summary>
@@ -183,40 +127,44 @@ internal static class EmbedCommand
     /// once the last chunk is out, rather than trusting a counting pass: the file could change between the passes, and
     /// a header that disagrees with the data would be a corrupt output. A 2-D float32 header is always 128 bytes
     /// (<see cref="NpyFile.WriteHeader"/> pads to 64-byte multiples and any two int32 dimensions fit), so the rewrite
-    /// never moves the data.
+    /// never moves the data. An output that cannot seek (a pipe, standard output) gets its rows through an unlinked spill
+    /// file beside <paramref name="outputPath"/> (for <c>-</c>, in the temporary directory) and the header first, once
+    /// the count is known.
     /// </remarks>
-    internal static (long Inputs, long Tokens) EmbedInChunks(SentenceEncoder encoder, TextInput text, Stream stream, bool jsonl, TerminalProgress progress)
+    internal static (long Inputs, long Tokens) EmbedInChunks(SentenceEncoder encoder, TextInput text, Stream stream, bool jsonl, TerminalProgress progress, string outputPath, CancellationToken cancel)
     {
-        if (!jsonl)
+        if (jsonl)
         {
-            NpyFile.WriteHeader(stream, "<f4", $"(0, {encoder.Dimension})");
+            return EmbedChunks(encoder, text, progress, cancel, (chunk, first) => WriteJsonl(stream, chunk, first));
         }
 
-        var truncated = EmbedChunks(encoder, text, progress, CommandRunner.Cancellation, (chunk, first) =>
+        if (!stream.CanSeek)
         {
-            if (jsonl)
+            using var spill = SpillFile.Create(TextInput.SpillDirectoryFor(outputPath), "rows", encoder.Dimension);
+            var counts = EmbedChunks(encoder, text, progress, cancel, (chunk, _) => spill.Append(chunk.Data.AsSpan(0, chunk.Count * chunk.Dimension), chunk.Count));
+            NpyFile.WriteHeader(stream, "<f4", $"({spill.Count}, {encoder.Dimension})");
+            var block = new float[4096 * encoder.Dimension];
+            for (int row = 0; row < spill.Count; row += 4096)
             {
-                WriteJsonl(stream, chunk, first);
-            }
-            else
-            {
-                stream.Write(MemoryMarshal.AsBytes(chunk.Data.AsSpan(0, chunk.Count * chunk.Dimension)));
-            }
-        });
-
-        if (!jsonl)
-        {
-            long end = stream.Position;
-            stream.Position = 0;
-            NpyFile.WriteHeader(stream, "<f4", $"({text.LinesRead}, {encoder.Dimension})");
-            if (stream.Position != NpyFile.HeaderBytes)
-            {
-                throw new InvalidOperationException($"the .npy header changed size ({stream.Position} bytes)");
+                int rows = Math.Min(4096, spill.Count - row);
+                spill.Read(row, rows, block);
+                stream.Write(MemoryMarshal.AsBytes(block.AsSpan(0, rows * encoder.Dimension)));
             }
 
-            stream.Position = end;
+            return counts;
         }
 
+        NpyFile.WriteHeader(stream, "<f4", $"(0, {encoder.Dimension})");
+        var truncated = EmbedChunks(encoder, text, progress, cancel, (chunk, _) => stream.Write(MemoryMarshal.AsBytes(chunk.Data.AsSpan(0, chunk.Count * chunk.Dimension))));
+        long end = stream.Position;
+        stream.Position = 0;
+        NpyFile.WriteHeader(stream, "<f4", $"({text.LinesRead}, {encoder.Dimension})");
+        if (stream.Position != NpyFile.HeaderBytes)
+        {
+            throw new InvalidOperationException($"the .npy header changed size ({stream.Position} bytes)");
+        }
+
+        stream.Position = end;
         return truncated;
     }
 

@@ -53,7 +53,7 @@ internal static class EvalAerCommand
         var predLinks = PharaohFormat.Read(predPath, oneIndexed: false);
         if (textPath is not null)
         {
-            var parallel = ParallelText.ReadJoined(textPath);
+            var parallel = ParallelText.FromJoined(Cli.IO.TextInput.ReadAllLines(textPath), textPath);
             if (parallel.Source.Count != goldLinks.Count)
             {
                 throw new InputFormatException(goldPath, null, $"has {goldLinks.Count} lines but the text {textPath} has {parallel.Source.Count}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using NativeAlign.Cli.IO;
 using NativeAlign.Models;
 using Spectre.Console;
 
@@ -23,7 +24,7 @@ internal static class EvalTatoebaCommand
         var command = new Command("tatoeba", "Tatoeba bitext retrieval accuracy (cosine top-1) per language.") { model, data, langs, json, pooling, layer };
         var backend = new EncoderBackendOptions();
         backend.AddTo(command);
-        command.SetAction(result =>
+        command.SetAction((result, cancel) =>
         {
             var dir = result.GetValue(data)!.FullName;
             var selected = (result.GetValue(langs) ?? []).SelectMany(l => l.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
@@ -36,15 +37,15 @@ internal static class EvalTatoebaCommand
             var rows = new List<TatoebaResult>();
             foreach (var (lang, xxFile, engFile) in pairs)
             {
-                var xx = EmbedCommand.ReadLines(xxFile);
-                var eng = EmbedCommand.ReadLines(engFile);
+                var xx = TextInput.ReadAllLines(xxFile);
+                var eng = TextInput.ReadAllLines(engFile);
                 if (xx.Length != eng.Length)
                 {
                     throw new InputFormatException(engFile, null, $"has {eng.Length} lines but {Path.GetFileName(xxFile)} has {xx.Length}; the files must be line-aligned");
                 }
 
-                var ex = encoder.Embed(xx);
-                var ee = encoder.Embed(eng);
+                var ex = encoder.Embed(xx, cancellationToken: cancel);
+                var ee = encoder.Embed(eng, cancellationToken: cancel);
                 rows.Add(new TatoebaResult(lang, xx.Length, Accuracy(ex.Data, ee.Data, xx.Length, ex.Dimension), Accuracy(ee.Data, ex.Data, xx.Length, ex.Dimension)));
             }
 
@@ -81,7 +82,7 @@ internal static class EvalTatoebaCommand
                 }
             }
 
-            return 0;
+            return Task.FromResult(0);
         });
         return command;
     }

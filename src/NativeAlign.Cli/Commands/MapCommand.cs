@@ -96,7 +96,7 @@ internal static class MapCommand
                 }
                 else if (st is not null && tt is not null && se is null && te is null)
                 {
-                    var text = ParallelText.ReadPair(st, tt);
+                    var text = AlignCommand.ReadPair(st, tt);
                     encoder = Load(result.GetValue(model), result.GetValue(layer), backend.Options(result));
                     var a = encoder.Embed([.. text.Source], cancellationToken: cancel);
                     var b = encoder.Embed([.. text.Target], cancellationToken: cancel);
@@ -130,6 +130,7 @@ internal static class MapCommand
                         throw new NativeAlignException(ErrorKind.Usage, $"the dictionary words are embedded with the model ({encoder.Dimension} dimensions) but the map was fitted on {dim}");
                     }
 
+                    WarnUnknownWords(encoder, dictionary, dictPath!);
                     EvaluateBli(encoder, map, dictionary, dim, o, cancel);
                 }
             }
@@ -258,6 +259,34 @@ internal static class MapCommand
         }
 
         return total / count;
+    }
+
+    /// <summary>
+    /// One warning line when dictionary words hold tokens outside the model's vocabulary: such a word embeds (partly) as
+    /// the unknown token, so its vector says little about the word and its BLI row measures nothing.
+    /// </summary>
+    private static void WarnUnknownWords(SentenceEncoder encoder, List<(string Source, string Target)> dictionary, string path)
+    {
+        if (encoder.Tokenizer is not Tokenizers.Tokenizer tokenizer)
+        {
+            return;
+        }
+
+        var unknown = new List<string>();
+        (int Unknown, int Words) Count(IEnumerable<string> words)
+        {
+            var distinct = words.Distinct(StringComparer.Ordinal).ToList();
+            var hits = distinct.Where(w => tokenizer.Encode(w).Ids.Contains(tokenizer.UnknownId)).ToList();
+            unknown.AddRange(hits);
+            return (hits.Count, distinct.Count);
+        }
+
+        var (s, sn) = Count(dictionary.Select(p => p.Source));
+        var (t, tn) = Count(dictionary.Select(p => p.Target));
+        if (s + t > 0)
+        {
+            Console.Error.WriteLine($"nativealign: warning: {path}: {s} of {sn} source words and {t} of {tn} target words hold tokens outside the model's vocabulary, embedded as [UNK] (e.g. '{unknown[0]}')");
+        }
     }
 
     /// <summary>P@1 / P@5 of the dictionary words, without and with the map, by cosine and CSLS.</summary>

@@ -18,9 +18,9 @@ internal static class MineCommand
     public static Command Create()
     {
         var model = EmbedCommand.ModelOption();
-        var src = new Option<FileInfo>("--src", "-s") { Description = "Source sentences, one per line.", Required = true };
-        var tgt = new Option<FileInfo>("--tgt", "-t") { Description = "Target sentences, one per line (any number of lines).", Required = true };
-        var output = new Option<FileInfo>("--output", "-o") { Description = "Output TSV: score<TAB>source sentence<TAB>target sentence, best first.", Required = true };
+        var src = new Option<string>("--src", "-s") { Description = "Source sentences, one per line ('-': standard input). Blank lines are never paired.", Required = true };
+        var tgt = new Option<string>("--tgt", "-t") { Description = "Target sentences, one per line (any number of lines; '-': standard input).", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Output TSV: score<TAB>source sentence<TAB>target sentence, best first ('-': standard output).", Required = true };
         var k = new Option<int>("--k") { Description = "Neighbourhood size in both directions (the paper: 4).", DefaultValueFactory = _ => 4 };
         var margin = new Option<string>("--margin") { Description = "ratio (a/b), distance (a−b) or absolute (the cosine a).", DefaultValueFactory = _ => "ratio" };
         margin.AcceptOnlyFromAmong("ratio", "distance", "absolute");
@@ -40,38 +40,46 @@ internal static class MineCommand
         backend.AddTo(command);
         command.SetAction((result, cancel) =>
         {
-            // Ctrl-C reaches commands through CommandRunner; the parser's own token is honoured too.
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, CommandRunner.Cancellation);
             var options = Options(result.GetValue(k), result.GetValue(margin)!, result.GetValue(strategy)!, result.GetValue(threshold), result.GetValue(chunk));
             var mode = result.GetValue(quiet) ? ProgressMode.Quiet : ProgressMode.Auto;
-            string outputPath = result.GetValue(output)!.FullName;
-            using var source = TextInput.Open(result.GetValue(src)!.FullName, keepOffsets: true);
-            using var target = TextInput.Open(result.GetValue(tgt)!.FullName, keepOffsets: true);
-            using var sourceNpy = result.GetValue(srcEmbeddings) is { } se ? NpyRows.Open(se.FullName) : null;
-            using var targetNpy = result.GetValue(tgtEmbeddings) is { } te ? NpyRows.Open(te.FullName) : null;
+            string outputPath = result.GetValue(output)!;
+            var (srcPath, tgtPath) = (result.GetValue(src)!, result.GetValue(tgt)!);
+            if (srcPath == TextInput.StandardStream && tgtPath == TextInput.StandardStream)
+            {
+                throw new NativeAlignException(ErrorKind.Usage, "--src and --tgt cannot both be standard input ('-')");
+            }
+
+            var (srcNpyPath, tgtNpyPath) = (result.GetValue(srcEmbeddings)?.FullName, result.GetValue(tgtEmbeddings)?.FullName);
+            var modelPath = srcNpyPath is null || tgtNpyPath is null ? EmbedCommand.ResolveModel(result.GetValue(model)) : null;
+            OutputTarget.EnsureNotAnInput(outputPath, modelPath, srcPath, tgtPath, srcNpyPath, tgtNpyPath);
+            bool count = mode != ProgressMode.Quiet;
+            using var source = TextInput.Open(srcPath, count, keepLinesBeside: outputPath);
+            using var target = TextInput.Open(tgtPath, count, keepLinesBeside: outputPath);
+            using var sourceNpy = srcNpyPath is null ? null : NpyRows.Open(srcNpyPath);
+            using var targetNpy = tgtNpyPath is null ? null : NpyRows.Open(tgtNpyPath);
             // Precomputed embeddings are checked against their text before anything is embedded.
             var sourceRows = sourceNpy is null ? null : Precomputed(sourceNpy, source);
             var targetRows = targetNpy is null ? null : Precomputed(targetNpy, target);
-            using var encoder = sourceNpy is null || targetNpy is null
-                ? SentenceEncoder.Load(EmbedCommand.ResolveModel(result.GetValue(model)), backend.Options(result) with { Normalize = true })
-                : null;
+            using var encoder = modelPath is null ? null : SentenceEncoder.Load(modelPath, backend.Options(result) with { Normalize = true });
             if (encoder is not null && (sourceRows ?? targetRows) is { } given && given.Dimension != encoder.Dimension)
             {
                 throw new InputFormatException(given.Path, null, $"holds {given.Dimension}-dimensional embeddings, but the model embeds into {encoder.Dimension} dimensions");
             }
 
-            using var sourceSpill = sourceRows is null ? Spill(encoder!, source, outputPath, "source", mode, linked.Token) : null;
-            using var targetSpill = targetRows is null ? Spill(encoder!, target, outputPath, "target", mode, linked.Token) : null;
-            IVectorRows a = (IVectorRows?)sourceSpill ?? sourceRows!;
-            IVectorRows b = (IVectorRows?)targetSpill ?? targetRows!;
+            using var sourceSpill = sourceRows is null ? Spill(encoder!, source, outputPath, "source", mode, cancel) : null;
+            using var targetSpill = targetRows is null ? Spill(encoder!, target, outputPath, "target", mode, cancel) : null;
+
+            // Blank lines embed to the same vector and would pair with each other, or with real sentences: left out.
+            var a = new VectorRowSubset((IVectorRows?)sourceSpill ?? sourceRows!, source.BlankLines);
+            var b = new VectorRowSubset((IVectorRows?)targetSpill ?? targetRows!, target.BlankLines);
             List<MinedPair> pairs;
             using (var progress = new SearchProgress(mode))
             {
-                pairs = MarginMiner.Mine(a, b, options, progress, linked.Token);
+                pairs = MarginMiner.Mine(a, b, options, progress, cancel);
                 progress.Finish();
             }
 
-            Write(outputPath, pairs, source, target, result.GetValue(indices));
+            Write(outputPath, [.. pairs.Select(p => p with { Source = a.Original((int)p.Source), Target = b.Original((int)p.Target) })], source, target, result.GetValue(indices), cancel);
             return Task.FromResult(0);
         });
         return command;
@@ -122,7 +130,7 @@ internal static class MineCommand
     /// </summary>
     internal static SpillFile Spill(SentenceEncoder encoder, TextInput text, string outputPath, string side, ProgressMode mode, CancellationToken cancel)
     {
-        var spill = SpillFile.Create(outputPath, side, encoder.Dimension);
+        var spill = SpillFile.Create(TextInput.SpillDirectoryFor(outputPath), side, encoder.Dimension);
         try
         {
             (long Inputs, long Tokens) truncated;
@@ -174,14 +182,21 @@ internal static class MineCommand
         return e;
     }
 
-    private static void Write(string path, List<MinedPair> pairs, TextInput source, TextInput target, bool indices)
+    private static void Write(string path, List<MinedPair> pairs, TextInput source, TextInput target, bool indices, CancellationToken cancel)
     {
-        using var file = AtomicFile.Create(path);
+        using var file = OutputTarget.Create(path);
         using (var w = new StreamWriter(file.Stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true))
         {
             w.NewLine = "\n";
-            foreach (var p in pairs)
+            for (int n = 0; n < pairs.Count; n++)
             {
+                if (n % 4096 == 0)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                }
+
+                var p = pairs[n];
+
                 // The sentences are read again from the inputs (8 bytes a line were kept, not the text).
                 // Tabs inside a sentence would shift the columns; they become spaces.
                 w.Write(p.Score.ToString("0.######", CultureInfo.InvariantCulture));
@@ -198,7 +213,7 @@ internal static class MineCommand
             }
         }
 
-        file.Commit();
+        file.Commit(cancel);
     }
 
     /// <summary>Progress of the two k-NN searches, one phase after the other.</summary>

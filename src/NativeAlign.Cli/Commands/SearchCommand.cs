@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using NativeAlign.Alignment.Sentences;
+using NativeAlign.Cli.IO;
 using NativeAlign.IO;
 using NativeAlign.Models;
 
@@ -39,15 +40,15 @@ internal static class SearchCommand
                 throw new NativeAlignException(ErrorKind.Usage, $"--csls-k must be in 1…1024, got {penaltyK}");
             }
 
-            var queries = EmbedCommand.ReadLines(result.GetValue(query)!.FullName);
-            var lines = EmbedCommand.ReadLines(result.GetValue(corpus)!.FullName);
-            using var encoder = SentenceEncoder.Load(
-                EmbedCommand.ResolveModel(result.GetValue(model)),
-                backend.Options(result) with { Normalize = true });
+            var path = result.GetValue(output)?.FullName;
+            var modelPath = EmbedCommand.ResolveModel(result.GetValue(model));
+            OutputTarget.EnsureNotAnInput(path, modelPath, result.GetValue(query)!.FullName, result.GetValue(corpus)!.FullName);
+            var queries = TextInput.ReadAllLines(result.GetValue(query)!.FullName);
+            var lines = TextInput.ReadAllLines(result.GetValue(corpus)!.FullName);
+            using var encoder = SentenceEncoder.Load(modelPath, backend.Options(result) with { Normalize = true });
             var q = MineCommand.Embed(encoder, queries, "embedding queries", cancel);
             var c = MineCommand.Embed(encoder, lines, "embedding corpus", cancel);
             var top = Search(q, c, Math.Min(neighbours, Math.Max(1, lines.Length)), result.GetValue(csls) ? penaltyK : null);
-            var path = result.GetValue(output)?.FullName;
             if (path is null)
             {
                 Write(Console.Out, top, lines);
@@ -60,7 +61,7 @@ internal static class SearchCommand
                     Write(w, top, lines);
                 }
 
-                file.Commit();
+                file.Commit(cancel);
             }
 
             return Task.FromResult(0);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using NativeAlign.Cli.IO;
 using NativeAlign.IO;
 using NativeAlign.Tokenizers;
 
@@ -17,13 +18,16 @@ internal static class TokenizeCommand
     public static Command Create()
     {
         var model = new Option<string?>("--model") { Description = "Model folder or tokenizer file (tokenizer.json, vocab.txt, .model); default: models/all-MiniLM-L6-v2 of the repository." };
-        var input = new Option<string>("--input") { Description = "UTF-8 text file, one input per line.", Required = true };
-        var output = new Option<string?>("--output") { Description = "Write the JSONL here (atomically) instead of to standard output." };
+        var input = new Option<string>("--input", "-i") { Description = "UTF-8 text, one input per line ('-': standard input).", Required = true };
+        var output = new Option<string?>("--output", "-o") { Description = "Write the JSONL here (atomically) instead of to standard output ('-': standard output)." };
         var maxLength = new Option<int?>("--max-length") { Description = "Truncate to this many tokens, special tokens included (0: never); default: the model's limit." };
         var threads = new Option<int>("--threads") { Description = "Threads to tokenize with (-1: one per core).", DefaultValueFactory = _ => -1 };
         var command = new Command("tokenize", "Tokenize each line of a file; print ids, tokens, offsets and word ids as JSONL.") { model, input, output, maxLength, threads };
-        command.SetAction(result =>
+        command.SetAction((result, cancel) =>
         {
+            var inputPath = result.GetValue(input)!;
+            var outputPath = result.GetValue(output) ?? TextInput.StandardStream;
+            OutputTarget.EnsureNotAnInput(outputPath, ModelPath(result.GetValue(model)), inputPath);
             var tokenizer = LoadTokenizer(result.GetValue(model));
             var limit = result.GetValue(maxLength) ?? tokenizer.MaxLength;
             if (limit < 0)
@@ -31,24 +35,35 @@ internal static class TokenizeCommand
                 throw new NativeAlignException(ErrorKind.Usage, "--max-length must be 0 or more");
             }
 
-            var inputPath = result.GetValue(input)!;
-            var outputPath = result.GetValue(output);
-            using var reader = Utf8LineReader.Open(inputPath);
-            if (outputPath is null)
-            {
-                using var stdout = Console.OpenStandardOutput();
-                Run(tokenizer, reader, inputPath, stdout, limit, result.GetValue(threads), CommandRunner.Cancellation);
-            }
-            else
-            {
-                using var file = AtomicFile.Create(outputPath);
-                Run(tokenizer, reader, inputPath, file.Stream, limit, result.GetValue(threads), CommandRunner.Cancellation);
-                file.Commit();
-            }
-
-            return 0;
+            using var reader = inputPath == TextInput.StandardStream
+                ? new Utf8LineReader(Console.OpenStandardInput(), "standard input")
+                : Utf8LineReader.Open(inputPath);
+            using var file = OutputTarget.Create(outputPath);
+            Run(tokenizer, reader, inputPath == TextInput.StandardStream ? "standard input" : inputPath, file.Stream, limit, result.GetValue(threads), cancel);
+            file.Commit(cancel);
+            return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>The --model folder or file, or the default model's folder when none is given and it is installed.</summary>
+    private static string? ModelPath(string? model) => model ?? DefaultModelFolder();
+
+    private static string? DefaultModelFolder()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "models", "all-MiniLM-L6-v2");
+                if (File.Exists(Path.Combine(dir.FullName, "NativeAlign.sln")) && Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The --model folder or file, or the default model found above the working or program directory.</summary>
@@ -64,16 +79,9 @@ internal static class TokenizeCommand
             return TokenizerLoader.FromFile(model);
         }
 
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        if (DefaultModelFolder() is { } folder)
         {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "models", "all-MiniLM-L6-v2");
-                if (File.Exists(Path.Combine(dir.FullName, "NativeAlign.sln")) && Directory.Exists(candidate))
-                {
-                    return TokenizerLoader.FromModelFolder(candidate);
-                }
-            }
+            return TokenizerLoader.FromModelFolder(folder);
         }
 
         throw new ModelFormatException("models/all-MiniLM-L6-v2", null, "the default model is not installed (run scripts/setup.sh) and no --model was given");
@@ -90,16 +98,12 @@ internal static class TokenizeCommand
             texts.Clear();
             while (texts.Count < BatchLines && reader.TryReadLine(out var line))
             {
-                if (line.HadInvalidUtf8)
-                {
-                    Console.Error.WriteLine($"nativealign: warning: {inputPath}:{line.Number}: invalid UTF-8 replaced with U+FFFD");
-                }
-
                 texts.Add(line.Text);
             }
 
             if (texts.Count == 0)
             {
+                TextInput.InvalidUtf8Warning(inputPath, reader);
                 break;
             }
 

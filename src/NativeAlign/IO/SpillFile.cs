@@ -38,15 +38,24 @@ public sealed class SpillFile : IVectorRows, IDisposable
 
     /// <summary>
     /// Creates <c>.NAME.PID.GUID.TAG.tmp</c> beside <paramref name="besidePath"/> for rows of <paramref name="dimension"/>
-    /// values; the name follows <see cref="AtomicFile"/>'s, so if it ever outlives its process the next run writing the
-    /// same output deletes it.
+    /// values (see <see cref="OpenUnlinked"/>).
     /// </summary>
     public static SpillFile Create(string besidePath, string tag, int dimension)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
-        var full = System.IO.Path.GetFullPath(besidePath);
-        var dir = System.IO.Path.GetDirectoryName(full) ?? ".";
-        var path = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.{tag}.tmp");
+        var handle = OpenUnlinked(besidePath, tag, out var path);
+        return new SpillFile(handle, path, dimension);
+    }
+
+    /// <summary>
+    /// Creates the read-write file <c>.NAME.PID.GUID.TAG.tmp</c> beside <paramref name="besidePath"/> and, on POSIX
+    /// systems, unlinks it at once (on Windows it is deleted on close). The name is <see cref="AtomicFile"/>'s scheme, so
+    /// if it ever outlives its process the next run writing the same output deletes it.
+    /// </summary>
+    public static SafeFileHandle OpenUnlinked(string besidePath, string tag, out string path)
+    {
+        ArgumentNullException.ThrowIfNull(besidePath);
+        path = AtomicFile.TemporaryPath(System.IO.Path.GetFullPath(besidePath), tag);
         try
         {
             var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, OperatingSystem.IsWindows() ? FileOptions.DeleteOnClose : FileOptions.None);
@@ -55,7 +64,7 @@ public sealed class SpillFile : IVectorRows, IDisposable
                 File.Delete(path);
             }
 
-            return new SpillFile(handle, path, dimension);
+            return handle;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -76,7 +85,7 @@ public sealed class SpillFile : IVectorRows, IDisposable
         {
             RandomAccess.Write(_handle, bytes, _length);
         }
-        catch (IOException e)
+        catch (Exception e) when (AtomicFile.IsWriteFailure(e))
         {
             throw new InputFormatException(Path, null, $"cannot write the spill file (disk full?): {e.Message}", e);
         }

@@ -15,6 +15,12 @@ public readonly record struct TextLine(long Number, string Text, bool HadInvalid
 /// Every line of the input comes out exactly once, in order, so output line i can always belong to input line i.
 /// Lines longer than <see cref="MaxLineBytes"/> raise <see cref="InputFormatException"/> instead of exhausting memory.
 /// </summary>
+/// <remarks>
+/// The default cap, <see cref="DefaultMaxLineBytes"/> (16 MiB), is far above any sentence an encoder reads (512 tokens
+/// are a few KB; <c>tokenize --max-length 0</c> still takes a 16 MiB line whole) and low enough that an endless line —
+/// <c>/dev/zero</c>, a binary file — fails within a fraction of a second having buffered at most 16 MiB, where the former
+/// 256 MiB cap let one line cost over 1 GB (the byte buffer plus its UTF-16 string) before the error.
+/// </remarks>
 public sealed class Utf8LineReader : IDisposable
 {
     private readonly Stream _stream;
@@ -26,8 +32,11 @@ public sealed class Utf8LineReader : IDisposable
     private long _number;
     private long _bufferOffset;
 
+    /// <summary>The default longest line, 16 MiB.</summary>
+    public const int DefaultMaxLineBytes = 16 << 20;
+
     /// <summary>Reads lines from <paramref name="stream"/>; <paramref name="path"/> names it in errors.</summary>
-    public Utf8LineReader(Stream stream, string? path = null, int maxLineBytes = 256 << 20)
+    public Utf8LineReader(Stream stream, string? path = null, int maxLineBytes = DefaultMaxLineBytes)
     {
         _stream = stream ?? throw new ArgumentNullException(nameof(stream));
         _path = path;
@@ -43,8 +52,20 @@ public sealed class Utf8LineReader : IDisposable
     /// </summary>
     public long LineOffset { get; private set; }
 
+    /// <summary>How many lines read so far held invalid UTF-8 (replaced with U+FFFD).</summary>
+    public long InvalidUtf8Lines { get; private set; }
+
+    /// <summary>The 1-based number of the first line that held invalid UTF-8, if any.</summary>
+    public long? FirstInvalidUtf8Line { get; private set; }
+
     /// <summary>Opens <paramref name="path"/>; a missing or unreadable file raises <see cref="InputFormatException"/>.</summary>
-    public static Utf8LineReader Open(string path, int maxLineBytes = 256 << 20)
+    public static Utf8LineReader Open(string path, int maxLineBytes = DefaultMaxLineBytes) => new(OpenStream(path), path, maxLineBytes);
+
+    /// <summary>
+    /// Opens <paramref name="path"/> — a file, FIFO or device — for reading, with the reader's checks: a directory, a
+    /// missing or an unreadable path raises <see cref="InputFormatException"/>.
+    /// </summary>
+    public static FileStream OpenStream(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (Directory.Exists(path))
@@ -60,7 +81,7 @@ public sealed class Utf8LineReader : IDisposable
 
         try
         {
-            return new Utf8LineReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), path, maxLineBytes);
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -144,7 +165,8 @@ public sealed class Utf8LineReader : IDisposable
 
         if (_end == _buffer.Length)
         {
-            Array.Resize(ref _buffer, _buffer.Length * 2);
+            // Never past one byte over the cap: a full buffer that large is already a line over it.
+            Array.Resize(ref _buffer, (int)Math.Min(_buffer.Length * 2L, MaxLineBytes + 1L));
         }
 
         int read;
@@ -165,20 +187,42 @@ public sealed class Utf8LineReader : IDisposable
         _end += read;
     }
 
+    /// <summary>
+    /// The text bytes of a raw line as the reader returns it: without its '\n', the '\r' before it and, on the first line
+    /// (<paramref name="firstLine"/>), a UTF-8 byte-order mark. For callers that keep <see cref="LineOffset"/>s and read a
+    /// line's bytes again.
+    /// </summary>
+    public static ReadOnlySpan<byte> LineContent(ReadOnlySpan<byte> raw, bool firstLine)
+    {
+        if (raw.Length > 0 && raw[^1] == (byte)'\n')
+        {
+            raw = raw[..^1];
+        }
+
+        if (firstLine && raw.StartsWith("\uFEFF"u8))
+        {
+            raw = raw[3..];
+        }
+
+        if (raw.Length > 0 && raw[^1] == (byte)'\r')
+        {
+            raw = raw[..^1];
+        }
+
+        return raw;
+    }
+
     private TextLine Decode(ReadOnlySpan<byte> bytes)
     {
         _number++;
-        if (_number == 1 && bytes.StartsWith("\uFEFF"u8))
-        {
-            bytes = bytes[3..];
-        }
-
-        if (bytes.Length > 0 && bytes[^1] == (byte)'\r')
-        {
-            bytes = bytes[..^1];
-        }
-
+        bytes = LineContent(bytes, _number == 1);
         var valid = Utf8.IsValid(bytes);
+        if (!valid)
+        {
+            InvalidUtf8Lines++;
+            FirstInvalidUtf8Line ??= _number;
+        }
+
         // Encoding.UTF8 replaces each invalid sequence with U+FFFD, as the WHATWG decoder (and so node) does.
         return new TextLine(_number, Encoding.UTF8.GetString(bytes), !valid);
     }

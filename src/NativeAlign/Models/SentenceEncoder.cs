@@ -292,7 +292,7 @@ public sealed class SentenceEncoder : IDisposable
     /// <summary>Embeds each text; row i of the result belongs to texts[i].</summary>
     /// <param name="texts">The inputs.</param>
     /// <param name="progress">Receives the number of inputs finished after each batch.</param>
-    /// <param name="cancellationToken">Checked between batches.</param>
+    /// <param name="cancellationToken">Checked between batches and between the encoder's layers.</param>
     public SentenceEmbeddings Embed(ReadOnlySpan<string> texts, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         var tokenizer = _tokenizer ?? throw new ModelFormatException(null, null, "the model folder has no tokenizer (tokenizer.json, vocab.txt or a SentencePiece .model); only token ids can be embedded");
@@ -339,7 +339,7 @@ public sealed class SentenceEncoder : IDisposable
                     cancellationToken.ThrowIfCancellationRequested();
                     var batchIds = batch.Select(i => fitted[i]).ToArray();
                     var batchTypes = batch.Select(i => fittedTypes[i]).ToArray();
-                    var hidden = _encoder.Forward(batchIds, batchTypes, _layer, workspace, out int t);
+                    var hidden = _encoder.Forward(batchIds, batchTypes, _layer, workspace, out int t, cancellationToken);
                     var lengths = batchIds.Select(s => s.Length).ToArray();
                     var pooled = _head.Apply(hidden, t, lengths, workspace);
                     var host = workspace.HostBuffer(batch.Length * dim);

@@ -116,9 +116,10 @@ internal sealed class TransformerEncoder : IDisposable
     /// Runs a batch padded to its longest sequence and returns the hidden states after <paramref name="layer"/>
     /// (0…L, see <see cref="ResolveLayer"/>) as a [Batch·T × Hidden] backend matrix; rows of padding are undefined.
     /// Every sequence must already fit <see cref="EncoderConfig.MaxSequenceLength"/>. Every activation, the result too, is
-    /// leased from <paramref name="workspace"/> and valid until it is reset.
+    /// leased from <paramref name="workspace"/> and valid until it is reset. <paramref name="cancellationToken"/> is
+    /// checked before each layer: one layer of a large batch is the longest a cancelled run keeps computing.
     /// </summary>
-    public BackendMatrix Forward(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds, int layer, ActivationWorkspace workspace, out int paddedLength)
+    public BackendMatrix Forward(IReadOnlyList<int[]> ids, IReadOnlyList<int[]?>? typeIds, int layer, ActivationWorkspace workspace, out int paddedLength, CancellationToken cancellationToken = default)
     {
         int batch = ids.Count, h = Config.HiddenSize;
         int t = 0;
@@ -174,6 +175,7 @@ internal sealed class TransformerEncoder : IDisposable
         float eps = Config.LayerNormEpsilon;
         for (int l = 0; l < layer; l++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var w = _layers[l];
             _backend.Linear(x, w.Query, w.QueryBias, ActivationKind.None, null, q);
             _backend.Linear(x, w.Key, w.KeyBias, ActivationKind.None, null, k);

@@ -181,6 +181,9 @@ public sealed class Tokenizer : ITokenizer
     /// <inheritdoc />
     public int VocabularySize => _tokens.Length;
 
+    /// <summary>The id of the unknown token ([UNK], &lt;unk&gt;) that text outside the vocabulary becomes.</summary>
+    public int UnknownId => _model.UnknownId;
+
     /// <summary>How many special tokens the post-processor adds to one sequence (2 for BERT: [CLS] and [SEP]).</summary>
     public int SpecialTokenCount => _template.AddedCount;
 

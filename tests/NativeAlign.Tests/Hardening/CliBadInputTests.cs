@@ -261,15 +261,6 @@ public sealed class CliBadInputTests
     }
 
     [Test]
-    public void EmbedNamesTheLineWithInvalidUtf8()
-    {
-        var input = Write("in.txt", [(byte)'o', (byte)'k', (byte)'\n', (byte)'f', (byte)'i', (byte)'n', (byte)'e', (byte)'\n', 0xC3, 0x28, (byte)'\n']);
-        var output = Path.Combine(_dir, "out.npy");
-        AssertOneLineError(CliProcess.Run(_dir, "embed", "--model", IO.LoadingTestSupport.RequireDefaultModel(), "--input", input, "--output", output), 3, $"{input}:3:", "UTF-8");
-        Assert.That(File.Exists(output), Is.False);
-    }
-
-    [Test]
     public void EmbedWithADirectoryAsInput()
     {
         AssertOneLineError(CliProcess.Run(_dir, "embed", "--model", IO.LoadingTestSupport.RequireDefaultModel(), "--input", _dir, "--output", Path.Combine(_dir, "o.npy")), 3, _dir, "directory");

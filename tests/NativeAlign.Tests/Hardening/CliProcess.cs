@@ -13,7 +13,13 @@ internal static class CliProcess
         public string[] ErrorLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
-    public static string CliDll => Path.Combine(TestContext.CurrentContext.TestDirectory, "NativeAlign.Cli.dll");
+    /// <summary>
+    /// The CLI under test: the one copied beside the tests, or <c>NATIVEALIGN_TEST_CLI</c> (a NativeAlign.Cli.dll built
+    /// elsewhere), so the same tests can be run against an earlier build to see them fail there.
+    /// </summary>
+    public static string CliDll => Environment.GetEnvironmentVariable("NATIVEALIGN_TEST_CLI") is { Length: > 0 } other
+        ? other
+        : Path.Combine(TestContext.CurrentContext.TestDirectory, "NativeAlign.Cli.dll");
 
     /// <summary>
     /// setpriv (util-linux), which runs a command as uid/gid 65534 (nobody) with no supplementary groups; null when it

@@ -18,7 +18,8 @@ public readonly record struct AlignmentScores(
 /// <summary>
 /// Och &amp; Ney (2003) alignment evaluation with sure (S) and possible (P ⊇ S) gold links: counts are summed over the
 /// corpus, then precision = |A∩P|/|A|, recall = |A∩S|/|S|, AER = 1 − (|A∩S| + |A∩P|)/(|A| + |S|). A ratio with a zero
-/// denominator is taken as 0.
+/// denominator is taken as 0, except AER's: with no link in the gold nor in the predictions (no sentences, or only
+/// empty ones) there is nothing to score, and 0 — a perfect score — would be a lie, so that is an input error.
 /// </summary>
 public static class AlignmentEvaluator
 {
@@ -28,6 +29,7 @@ public static class AlignmentEvaluator
     /// <param name="possibleAsSure">Count possible gold links as sure too (MultiMWA "sure and possible" setting).</param>
     /// <param name="goldPath">Names the gold file in errors.</param>
     /// <param name="predictedPath">Names the prediction file in errors.</param>
+    /// <exception cref="InputFormatException">The sentence counts differ, or neither side has a single link.</exception>
     public static AlignmentScores Evaluate(
         IReadOnlyList<SentenceAlignment> gold, IReadOnlyList<SentenceAlignment> predicted, bool possibleAsSure = false, string? goldPath = null, string? predictedPath = null)
     {
@@ -53,10 +55,17 @@ public static class AlignmentEvaluator
             }
         }
 
+        if (a + s == 0)
+        {
+            throw new InputFormatException(goldPath, null, gold.Count == 0
+                ? $"has no sentence pairs (nor has {predictedPath ?? "the prediction"}); AER is undefined"
+                : $"has no links in its {gold.Count} sentence pairs, nor has {predictedPath ?? "the prediction"}; AER is undefined");
+        }
+
         double precision = a == 0 ? 0 : (double)aP / a;
         double recall = s == 0 ? 0 : (double)aS / s;
         double f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
-        double aer = a + s == 0 ? 0 : 1.0 - ((double)(aS + aP) / (a + s));
+        double aer = 1.0 - ((double)(aS + aP) / (a + s));
         return new AlignmentScores(precision, recall, f1, aer, a, s, aS, aP, gold.Count);
     }
 }

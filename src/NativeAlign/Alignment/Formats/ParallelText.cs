@@ -14,22 +14,28 @@ public sealed record ParallelText(IReadOnlyList<string> Source, IReadOnlyList<st
     /// Reads two line-aligned files. Their line counts are compared before anything is returned, so a mismatch is
     /// reported before any work starts.
     /// </summary>
-    public static ParallelText ReadPair(string sourcePath, string targetPath)
+    public static ParallelText ReadPair(string sourcePath, string targetPath) => FromPair(ReadAll(sourcePath), ReadAll(targetPath), sourcePath, targetPath);
+
+    /// <summary>Two line-aligned lists of lines, read already; <paramref name="sourceName"/> and <paramref name="targetName"/> name them in errors.</summary>
+    public static ParallelText FromPair(IReadOnlyList<string> source, IReadOnlyList<string> target, string sourceName, string targetName)
     {
-        var src = ReadAll(sourcePath);
-        var tgt = ReadAll(targetPath);
-        if (src.Count != tgt.Count)
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        if (source.Count != target.Count)
         {
-            throw new InputFormatException(targetPath, null, $"has {tgt.Count} lines but the source file {sourcePath} has {src.Count}; parallel files must have the same number of lines");
+            throw new InputFormatException(targetName, null, $"has {target.Count} lines but the source file {sourceName} has {source.Count}; parallel files must have the same number of lines");
         }
 
-        return new ParallelText(src, tgt);
+        return new ParallelText(source, target);
     }
 
     /// <summary>Reads <c>source ||| target</c> lines; a line without exactly one separator is an error naming the line.</summary>
-    public static ParallelText ReadJoined(string path)
+    public static ParallelText ReadJoined(string path) => FromJoined(ReadAll(path), path);
+
+    /// <summary><c>source ||| target</c> lines read already; <paramref name="name"/> names them in errors.</summary>
+    public static ParallelText FromJoined(IReadOnlyList<string> lines, string? name)
     {
-        var lines = ReadAll(path);
+        ArgumentNullException.ThrowIfNull(lines);
         var src = new List<string>(lines.Count);
         var tgt = new List<string>(lines.Count);
         for (int i = 0; i < lines.Count; i++)
@@ -38,7 +44,7 @@ public sealed record ParallelText(IReadOnlyList<string> Source, IReadOnlyList<st
             int at = line.IndexOf(Separator, StringComparison.Ordinal);
             if (at < 0 || line.IndexOf(Separator, at + Separator.Length, StringComparison.Ordinal) >= 0)
             {
-                throw new InputFormatException(path, i + 1, $"expected 'source {Separator} target' with exactly one '{Separator}'");
+                throw new InputFormatException(name, i + 1, $"expected 'source {Separator} target' with exactly one '{Separator}'");
             }
 
             src.Add(line[..at].Trim());

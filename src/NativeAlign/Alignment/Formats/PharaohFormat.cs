@@ -8,7 +8,7 @@ namespace NativeAlign.Alignment.Formats;
 /// <summary>
 /// Pharaoh alignment files: one line per sentence pair, whitespace-separated links <c>i-j</c> (sure), <c>i?j</c> or
 /// <c>ipj</c> (possible), 0-indexed unless read with <c>oneIndexed</c> (the En-Fr and Ro-En gold standards count from
-/// 1). A link may carry a score as <c>i-j:0.8125</c>, as written by <see cref="Write"/> with scores on.
+/// 1). A link may carry a score as <c>i-j:0.8125</c>, as written by <see cref="FormatLine"/> with scores on.
 /// </summary>
 public static class PharaohFormat
 {
@@ -136,16 +136,21 @@ public static class PharaohFormat
     {
         ArgumentNullException.ThrowIfNull(sentences);
         using var file = AtomicFile.Create(path);
-        using (var w = new StreamWriter(file.Stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true))
-        {
-            w.NewLine = "\n";
-            foreach (var s in sentences)
-            {
-                w.WriteLine(FormatLine(s, scores));
-            }
-        }
-
+        Write(file.Stream, sentences, scores);
         file.Commit();
+    }
+
+    /// <summary>Writes one line per sentence to <paramref name="stream"/> as UTF-8, '\n' line ends; the stream stays open.</summary>
+    public static void Write(Stream stream, IEnumerable<IEnumerable<WordLink>> sentences, bool scores = false)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(sentences);
+        using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+        w.NewLine = "\n";
+        foreach (var s in sentences)
+        {
+            w.WriteLine(FormatLine(s, scores));
+        }
     }
 
     /// <summary>
