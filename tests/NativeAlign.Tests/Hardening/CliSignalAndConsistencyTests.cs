@@ -138,7 +138,16 @@ public sealed class CliSignalAndConsistencyTests
 
         CliProcess.Signal(process.Id, 15);
         Thread.Sleep(300);
-        var read = File.ReadAllText(fifo);
+
+        // Be the reader the open waits for. If the run gave up its write instead and exited, no writer will ever come
+        // and the read would block for good, so a writer of our own releases it after a while.
+        var reading = Task.Run(() => File.ReadAllText(fifo));
+        if (!reading.Wait(TimeSpan.FromSeconds(30)))
+        {
+            using var release = new FileStream(fifo, FileMode.Open, FileAccess.Write);
+        }
+
+        var read = reading.Result;
         Assert.That(process.WaitForExit(TimeSpan.FromSeconds(60)), Is.True);
         Assert.That(process.ExitCode, Is.EqualTo(130), $"{stderr.Result}; read: {read}");
     }
