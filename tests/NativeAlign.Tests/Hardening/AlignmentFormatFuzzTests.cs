@@ -200,10 +200,13 @@ public sealed class AlignmentFormatFuzzTests
     {
         var empty = new SentenceAlignment([]);
         var one = new SentenceAlignment([new AlignmentLink(0, 0)]);
-        foreach (var (g, p) in new[] { (empty, empty), (empty, one), (one, empty) })
+        foreach (var (g, p) in new[] { (empty, one), (one, empty) })
         {
             var s = AlignmentEvaluator.Evaluate([g], [p]);
             Assert.That(new[] { s.Precision, s.Recall, s.F1, s.Aer }.All(double.IsFinite), Is.True);
         }
+
+        // No link on either side scores nothing at all: an input error, never a perfect AER of 0.
+        Assert.Throws<InputFormatException>(() => AlignmentEvaluator.Evaluate([empty], [empty]));
     }
 }
