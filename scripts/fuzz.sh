@@ -70,7 +70,7 @@ extra_seeds() {
     config-json) ls "$fixtures/st_folder/config.json" ;;
   esac
 }
-harness=(dotnet "$work/afl/NativeAlign.Fuzz.dll")
+harness=("$(command -v dotnet)" "$work/afl/NativeAlign.Fuzz.dll")   # afl-cmin wants a path, not a name
 stat_of() { sed -n "s/^$2 *: *//p" "$1" | head -n 1; }
 summary="$work/summary.tsv"
 [ -f "$summary" ] || printf 'date\ttarget\tminutes\texecs_done\texecs_per_sec\tcorpus_count\tbitmap_cvg\tstability\tsaved_crashes\tsaved_hangs\tcommitted_corpus\n' >"$summary"
@@ -78,10 +78,11 @@ summary="$work/summary.tsv"
 for t in "${targets[@]}"; do
   out="$work/out/$t"
   corpus="$root/tests/fuzz-corpus/$t"
+  mkdir -p "$corpus"
   if [ "$report_only" = 0 ]; then
     seeds="$work/seeds/$t"
     rm -rf "$seeds" "$out"
-    mkdir -p "$seeds" "$corpus"
+    mkdir -p "$seeds"
     cp "$corpus"/* "$seeds"/ 2>/dev/null || true
     for f in $(extra_seeds "$t"); do cp "$f" "$seeds/fixture-$(basename "$(dirname "$f")")-$(basename "$f")"; done
     echo "fuzz: $t for $minutes min ($(ls "$seeds" | wc -l) seeds; log .build/fuzz/logs/$t.log)"
@@ -98,7 +99,10 @@ for t in "${targets[@]}"; do
   if [ -d "$work/cmin/$t" ] && [ -n "$(ls -A "$work/cmin/$t")" ]; then
     mkdir -p "$corpus"
     find "$corpus" -type f ! -name 'seed-*' ! -name 'regress-*' -delete
-    ext="$(ls "$corpus"/seed-* 2>/dev/null | head -n 1 | sed -n 's/.*\(\.[a-z]*\)$/\1/p')"
+    case "$t" in
+      safetensors) ext=.safetensors ;; onnx) ext=.onnx ;; sentencepiece) ext=.model ;; npy) ext=.npy ;;
+      tokenizer-json|config-json) ext=.json ;; pharaoh) ext=.txt ;; *) ext=.tsv ;;
+    esac
     find "$work/cmin/$t" -type f -size -16k -printf '%s %p\n' | sort -n | head -n 40 | while read -r _ f; do
       cp "$f" "$corpus/$(sha1sum "$f" | cut -c1-12)$ext"
     done
