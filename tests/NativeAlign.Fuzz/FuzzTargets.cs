@@ -88,12 +88,21 @@ internal static class FuzzTargets
         }
     }
 
-    /// <summary>A folder of this process's own for targets whose parser reads a path (removed by the caller or with the temp folder).</summary>
-    public static string WorkDirectory { get; } = Directory.CreateTempSubdirectory($"na-fuzz-{Environment.ProcessId}-").FullName;
+    // A folder of this process's own for the targets whose parser reads a path, made on first use.
+    private static readonly Lazy<string> Work = new(() => Directory.CreateTempSubdirectory($"na-fuzz-{Environment.ProcessId}-").FullName);
+
+    /// <summary>Removes this process's input folder, if a target made one.</summary>
+    public static void DeleteWorkDirectory()
+    {
+        if (Work.IsValueCreated && Directory.Exists(Work.Value))
+        {
+            Directory.Delete(Work.Value, recursive: true);
+        }
+    }
 
     private static string WriteInput(string name, byte[] input)
     {
-        string path = Path.Combine(WorkDirectory, name);
+        string path = Path.Combine(Work.Value, name);
         File.WriteAllBytes(path, input);
         return path;
     }

@@ -46,7 +46,7 @@ finally
 {
     try
     {
-        Directory.Delete(FuzzTargets.WorkDirectory, recursive: true);
+        FuzzTargets.DeleteWorkDirectory();
     }
     catch (IOException)
     {

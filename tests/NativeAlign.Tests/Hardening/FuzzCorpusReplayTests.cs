@@ -14,7 +14,7 @@ public sealed class FuzzCorpusReplayTests
     private static IEnumerable<string> Targets => FuzzTargets.All.Keys;
 
     [OneTimeTearDown]
-    public void RemoveWorkDirectory() => Directory.Delete(FuzzTargets.WorkDirectory, recursive: true);
+    public void RemoveWorkDirectory() => FuzzTargets.DeleteWorkDirectory();
 
     [TestCaseSource(nameof(Targets))]
     public void CorpusGivesOnlyTypedErrorsWithinTimeAndMemory(string target)
