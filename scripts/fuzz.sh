@@ -73,7 +73,7 @@ extra_seeds() {
 harness=("$(command -v dotnet)" "$work/afl/NativeAlign.Fuzz.dll")   # afl-cmin wants a path, not a name
 stat_of() { sed -n "s/^$2 *: *//p" "$1" | head -n 1; }
 summary="$work/summary.tsv"
-[ -f "$summary" ] || printf 'date\ttarget\tminutes\texecs_done\texecs_per_sec\tcorpus_count\tbitmap_cvg\tstability\tsaved_crashes\tsaved_hangs\tcommitted_corpus\n' >"$summary"
+[ -f "$summary" ] || printf 'date\ttarget\tminutes\texecs_done\texecs_per_sec\tcorpus_count\tbitmap_cvg\tstability\tsaved_crashes\tsaved_hangs\tcommitted_corpus\tedges_found\n' >"$summary"
 
 for t in "${targets[@]}"; do
   out="$work/out/$t"
@@ -113,7 +113,7 @@ for t in "${targets[@]}"; do
   start=$(stat_of "$stats" start_time); last=$(stat_of "$stats" last_update)
   run_min=$(awk -v a="$start" -v b="$last" 'BEGIN { printf "%.1f", (b - a) / 60 }')
   row=("$(date -u +%FT%TZ)" "$t" "$run_min" "$(stat_of "$stats" execs_done)" "$(stat_of "$stats" execs_per_sec)" "$(stat_of "$stats" corpus_count)" \
-       "$(stat_of "$stats" bitmap_cvg)" "$(stat_of "$stats" stability)" "$(stat_of "$stats" saved_crashes)" "$(stat_of "$stats" saved_hangs)" "$(ls "$corpus" | wc -l)")
+       "$(stat_of "$stats" bitmap_cvg)" "$(stat_of "$stats" stability)" "$(stat_of "$stats" saved_crashes)" "$(stat_of "$stats" saved_hangs)" "$(ls "$corpus" | wc -l)" "$(stat_of "$stats" edges_found)")
   (IFS=$'\t'; echo "${row[*]}") >>"$summary"
-  echo "fuzz: $t: ${row[2]} min, execs_done ${row[3]} (${row[4]}/s), corpus_count ${row[5]}, bitmap_cvg ${row[6]}, stability ${row[7]}, saved_crashes ${row[8]}, saved_hangs ${row[9]}; committed corpus ${row[10]} files; findings in .build/fuzz/findings/$t"
+  echo "fuzz: $t: ${row[2]} min, execs_done ${row[3]} (${row[4]}/s), corpus_count ${row[5]}, bitmap_cvg ${row[6]} (${row[11]} edges), stability ${row[7]}, saved_crashes ${row[8]}, saved_hangs ${row[9]}; committed corpus ${row[10]} files; findings in .build/fuzz/findings/$t"
 done
