@@ -1,4 +1,3 @@
-using System.Text;
 using NativeAlign.Alignment.Formats;
 using NativeAlign.Cli.IO;
 using NativeAlign.IO;
@@ -12,7 +11,7 @@ namespace NativeAlign.Fuzz;
 /// would, then uses what it returned (tensors converted, probe texts encoded), so that odd but accepted inputs reach
 /// the code behind the parser too. The rule they check is the hardening issue's: only <see cref="NativeAlignException"/>
 /// subclasses may escape, within a time limit and an allocation bound linear in the input's size. The AFL++ entry point
-/// (<c>Program.cs</c>) and the CI replay of <c>tests/fuzz-corpus/</c> both call <see cref="Check"/>, so a corpus file
+/// (<c>Program.cs</c>) and the CI replay of <c>tests/fuzz-corpus/</c> both go through <see cref="Run"/>, so a corpus file
 /// exercises the same code in both.
 /// </summary>
 internal static class FuzzTargets
@@ -201,9 +200,6 @@ internal static class FuzzTargets
         var array = NpyFile.Read(stream, "embeddings.npy");
         _ = array.ToSingle();
     }
-
-    /// <summary>Text of an input for reports: its length and its first bytes.</summary>
-    public static string Describe(byte[] input) => $"{input.Length} bytes: {Encoding.UTF8.GetString(input, 0, Math.Min(input.Length, 80)).ReplaceLineEndings("\\n")}";
 }
 
 /// <summary>A fuzz criterion other than an exception broke (allocation beyond the bound); never thrown by the engine.</summary>
