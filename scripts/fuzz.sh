@@ -98,7 +98,7 @@ for t in "${targets[@]}"; do
     >"$work/logs/$t.cmin.log" 2>&1 || echo "fuzz: afl-cmin for $t failed (see .build/fuzz/logs/$t.cmin.log)" >&2
   if [ -d "$work/cmin/$t" ] && [ -n "$(ls -A "$work/cmin/$t")" ]; then
     mkdir -p "$corpus"
-    find "$corpus" -type f ! -name 'seed-*' ! -name 'regress-*' -delete
+    find "$corpus" -type f ! -name 'seed-*' ! -name 'regress-*' -delete   # hand-made seeds and findings stay
     case "$t" in
       safetensors) ext=.safetensors ;; onnx) ext=.onnx ;; sentencepiece) ext=.model ;; npy) ext=.npy ;;
       tokenizer-json|config-json) ext=.json ;; pharaoh) ext=.txt ;; *) ext=.tsv ;;
