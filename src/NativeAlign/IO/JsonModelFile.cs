@@ -73,7 +73,8 @@ internal static class JsonModelFile
         }
     }
 
-    private static void CheckStrings(JsonElement element, string? path)
+    /// <summary>Turns every string and property name into a .NET string once, so that an escape such as a lone \ud800 is a <see cref="ModelFormatException"/> here rather than an <see cref="InvalidOperationException"/> in a reader.</summary>
+    internal static void CheckStrings(JsonElement element, string? path)
     {
         try
         {

@@ -140,6 +140,10 @@ public sealed class SentenceEncoder : IDisposable
     private int _active;
     private bool _disposed;
 
+    // Calls in progress per managed thread id: Dispose on a thread that is inside a call (a synchronous progress
+    // callback) would wait for itself, so it is refused instead.
+    private readonly Dictionary<int, int> _activeThreads = [];
+
     private SentenceEncoder(IDisposable owned, TransformerEncoder encoder, SentenceHead head, ITokenizer? tokenizer, int layer, int batchTokens, int maxTokens, bool lowerCase, string? source)
     {
         _owned = owned;
@@ -395,7 +399,12 @@ public sealed class SentenceEncoder : IDisposable
         return HiddenStatesCore(ids, typeIds, _encoder.ResolveLayer(layer));
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Waits for the calls in progress on other threads, then releases the weights and the backend.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called on a thread that is itself inside a call on this encoder (for
+    /// example from an <see cref="Embed"/> progress callback): that call could never finish, so Dispose refuses instead
+    /// of waiting forever; dispose after the call returns.</exception>
     public void Dispose()
     {
         lock (_gate)
@@ -403,6 +412,11 @@ public sealed class SentenceEncoder : IDisposable
             if (_disposed)
             {
                 return;
+            }
+
+            if (_activeThreads.ContainsKey(Environment.CurrentManagedThreadId))
+            {
+                throw new InvalidOperationException("SentenceEncoder.Dispose was called from inside a call on the same encoder (a progress callback?); dispose it after the call returns");
             }
 
             _disposed = true;
@@ -547,6 +561,8 @@ public sealed class SentenceEncoder : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             _active++;
+            int thread = Environment.CurrentManagedThreadId;
+            _activeThreads[thread] = _activeThreads.GetValueOrDefault(thread) + 1;
         }
     }
 
@@ -555,6 +571,12 @@ public sealed class SentenceEncoder : IDisposable
         lock (_gate)
         {
             _active--;
+            int thread = Environment.CurrentManagedThreadId;
+            if (--_activeThreads[thread] == 0)
+            {
+                _activeThreads.Remove(thread);
+            }
+
             if (_active == 0)
             {
                 Monitor.PulseAll(_gate);

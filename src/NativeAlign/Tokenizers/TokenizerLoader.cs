@@ -108,6 +108,12 @@ public static class TokenizerLoader
     /// <summary>Parses a <c>tokenizer.json</c> document; <paramref name="path"/> is only used in error messages.</summary>
     public static Tokenizer FromJson(ReadOnlySpan<byte> utf8Json, string? path = null)
     {
+        // System.Text.Json checks UTF-8 inside strings only when it makes a .NET string of one; check it all up front.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8Json))
+        {
+            throw new ModelFormatException(path, null, "is not valid UTF-8 JSON");
+        }
+
         JsonDocument doc;
         try
         {
@@ -120,6 +126,7 @@ public static class TokenizerLoader
 
         using (doc)
         {
+            NativeAlign.IO.JsonModelFile.CheckStrings(doc.RootElement, path);
             return new JsonReader(path).Read(doc.RootElement);
         }
     }

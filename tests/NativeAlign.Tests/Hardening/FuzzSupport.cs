@@ -24,7 +24,7 @@ internal static class FuzzSupport
     /// 64 bytes per input byte. A 1 KB file declaring a 2 GB piece therefore fails this check unless the declared length
     /// is refused before anything is allocated for it.
     /// </summary>
-    public static long AllocationCap(long inputBytes) => (64L << 20) + 64 * inputBytes;
+    public static long AllocationCap(long inputBytes) => NativeAlign.Fuzz.FuzzTargets.AllocationCap(inputBytes);
 
     /// <summary>One mutation: bit flips, overwrites, truncations, inserted junk, huge length fields, cut and duplicated ranges.</summary>
     public static byte[] MutateBytes(byte[] input, Random random, bool protobuf)
