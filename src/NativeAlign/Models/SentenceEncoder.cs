@@ -36,6 +36,13 @@ public sealed record SentenceEncoderOptions
     public int Device { get; init; }
 
     /// <summary>
+    /// Creates the backend instead of <see cref="Backend"/> naming a built-in one: how a backend that lives in another
+    /// assembly (the ILGPU backend, which the NativeAOT library cannot reference) runs the encoder. The encoder owns and
+    /// disposes what it returns. Null (the default): the built-in backend <see cref="Backend"/> names.
+    /// </summary>
+    public Func<IComputeBackend>? BackendFactory { get; init; }
+
+    /// <summary>
     /// Int8 activations in products with 4-bit weights (<see cref="CpuBackend.Int8Activations"/>), as ONNX Runtime runs
     /// MatMulNBits at accuracy level 4; "cpu" backend only. Off by default (float32 activations).
     /// </summary>
@@ -286,6 +293,9 @@ public sealed class SentenceEncoder : IDisposable
 
     private static IComputeBackend CreateBackend(SentenceEncoderOptions options) => options.Backend switch
     {
+        _ when options.BackendFactory is { } factory => options.Int8Activations
+            ? throw new NativeAlignException(ErrorKind.Usage, $"int8 activations run on the cpu backend only, not on '{options.Backend}'")
+            : factory(),
         _ when options.Int8Activations && options.Backend != "cpu" => throw new NativeAlignException(ErrorKind.Usage, $"int8 activations run on the cpu backend only, not on '{options.Backend}'"),
         "cpu" => new CpuBackend { Int8Activations = options.Int8Activations },
         "reference" => new ReferenceBackend(),
