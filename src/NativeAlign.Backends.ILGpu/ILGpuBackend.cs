@@ -28,15 +28,16 @@ public sealed class ILGpuBackend : IComputeBackend
     private readonly MemoryBuffer1D<byte, Stride1D.Dense> _noBytes;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _noInts;
 
-    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _embedding;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> _embedding;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LinearArgs> _linearF32;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<byte>, ArrayView<float>, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LinearArgs> _linearQ4;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _layerNorm;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _activate;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int, int> _layerNorm;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _activate;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, AttentionArgs> _attention;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _meanPool;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _clsPool;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _l2Normalize;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int> _meanPool;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int> _clsPool;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _l2Normalize;
+    private readonly int _threadCap;
     private bool _disposed;
 
     private ILGpuBackend(Context context, Accelerator accelerator, ILGpuDeviceInfo device)
@@ -44,20 +45,21 @@ public sealed class ILGpuBackend : IComputeBackend
         _context = context;
         _accelerator = accelerator;
         Device = device;
+        _threadCap = accelerator.AcceleratorType == AcceleratorType.CPU ? accelerator.MaxNumThreadsPerGroup * accelerator.NumMultiprocessors : int.MaxValue;
         _noFloats = accelerator.Allocate1D<float>(1);
         _noBytes = accelerator.Allocate1D<byte>(1);
         _noInts = accelerator.Allocate1D<int>(1);
 
         // Loading compiles each kernel for the accelerator once, here, so the first encoder call pays no compilation.
-        _embedding = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ILGpuKernels.EmbeddingSum);
+        _embedding = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(ILGpuKernels.EmbeddingSum);
         _linearF32 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LinearArgs>(ILGpuKernels.LinearF32);
         _linearQ4 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<byte>, ArrayView<float>, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LinearArgs>(ILGpuKernels.LinearQ4);
-        _layerNorm = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(ILGpuKernels.LayerNorm);
-        _activate = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ILGpuKernels.Activate);
+        _layerNorm = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int, int>(ILGpuKernels.LayerNorm);
+        _activate = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ILGpuKernels.Activate);
         _attention = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, AttentionArgs>(ILGpuKernels.Attention);
-        _meanPool = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ILGpuKernels.MeanPool);
-        _clsPool = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ILGpuKernels.ClsPool);
-        _l2Normalize = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ILGpuKernels.L2Normalize);
+        _meanPool = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(ILGpuKernels.MeanPool);
+        _clsPool = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(ILGpuKernels.ClsPool);
+        _l2Normalize = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ILGpuKernels.L2Normalize);
     }
 
     /// <summary>The accelerator the backend runs on.</summary>
@@ -244,7 +246,8 @@ public sealed class ILGpuBackend : IComputeBackend
             using var deviceIds = UploadLocked(ids);
             using var devicePositions = UploadLocked(positionIds);
             using var deviceTypes = types is null ? null : UploadLocked(typeIds);
-            _embedding((int)o.Length, deviceIds.View, devicePositions.View, deviceTypes?.View ?? _noInts.View, w, p, t, o.Values, o.Columns, types is null ? 0 : 1);
+            int total = checked((int)o.Length), threads = Threads(total);
+            _embedding(threads, deviceIds.View, devicePositions.View, deviceTypes?.View ?? _noInts.View, w, p, t, o.Values, o.Columns, types is null ? 0 : 1, total, threads);
 
             // The id buffers are freed on return: wait for the kernel that reads them.
             _accelerator.DefaultStream.Synchronize();
@@ -269,14 +272,15 @@ public sealed class ILGpuBackend : IComputeBackend
         var rv = r?.Values ?? _noFloats.View;
         lock (_gate)
         {
-            var args = new LinearArgs(m, n, k, bias is null ? 0 : 1, (int)activation, r is null ? 0 : 1, w.BlockSize, w.ZeroPoints is null ? 0 : 1);
+            int threads = Threads(checked(m * n));
+            var args = new LinearArgs(m, n, k, bias is null ? 0 : 1, (int)activation, r is null ? 0 : 1, w.BlockSize, w.ZeroPoints is null ? 0 : 1, threads);
             if (w.Type == WeightType.Q4)
             {
-                _linearQ4(checked(m * n), x.Values, w.Packed!.View, w.Scales!.View, w.ZeroPoints?.View ?? _noBytes.View, b, rv, y.Values, args);
+                _linearQ4(threads, x.Values, w.Packed!.View, w.Scales!.View, w.ZeroPoints?.View ?? _noBytes.View, b, rv, y.Values, args);
             }
             else
             {
-                _linearF32(checked(m * n), x.Values, w.Values!.View, b, rv, y.Values, args);
+                _linearF32(threads, x.Values, w.Values!.View, b, rv, y.Values, args);
             }
         }
     }
@@ -301,7 +305,8 @@ public sealed class ILGpuBackend : IComputeBackend
         var bv = Dense(bias, BackendOp.LayerNorm);
         lock (_gate)
         {
-            _layerNorm(x.Rows, x.Values, g, bv, y.Values, x.Columns, epsilon);
+            int threads = Threads(x.Rows);
+            _layerNorm(threads, x.Values, g, bv, y.Values, x.Columns, epsilon, x.Rows, threads);
         }
     }
 
@@ -319,7 +324,8 @@ public sealed class ILGpuBackend : IComputeBackend
         CheckActivation(activation);
         lock (_gate)
         {
-            _activate((int)x.Length, x.Values, y.Values, (int)activation);
+            int total = checked((int)x.Length), threads = Threads(total);
+            _activate(threads, x.Values, y.Values, (int)activation, total, threads);
         }
     }
 
@@ -333,8 +339,8 @@ public sealed class ILGpuBackend : IComputeBackend
             throw new ArgumentException("attention: output must not alias q, k or v");
         }
 
-        long threads = (long)shape.Batch * shape.Heads * shape.SequenceLength;
-        if (threads == 0 || shape.HeadSize == 0)
+        long items = (long)shape.Batch * shape.Heads * shape.SequenceLength;
+        if (items == 0 || shape.HeadSize == 0)
         {
             return;
         }
@@ -342,8 +348,9 @@ public sealed class ILGpuBackend : IComputeBackend
         lock (_gate)
         {
             using var deviceLengths = UploadLocked(lengths);
-            _attention(checked((int)threads), M(q).Values, M(k).Values, M(v).Values, deviceLengths.View, o.Values,
-                new AttentionArgs(shape.SequenceLength, shape.Heads, shape.HeadSize, 1f / MathF.Sqrt(shape.HeadSize)));
+            int total = checked((int)items), threads = Threads(total);
+            _attention(threads, M(q).Values, M(k).Values, M(v).Values, deviceLengths.View, o.Values,
+                new AttentionArgs(shape.SequenceLength, shape.Heads, shape.HeadSize, 1f / MathF.Sqrt(shape.HeadSize), total, threads));
             _accelerator.DefaultStream.Synchronize();
         }
     }
@@ -375,7 +382,8 @@ public sealed class ILGpuBackend : IComputeBackend
             }
 
             using var deviceLengths = UploadLocked(lengths);
-            _meanPool((int)o.Length, M(input).Values, deviceLengths.View, o.Values, sequenceLength, o.Columns);
+            int total = checked((int)o.Length), threads = Threads(total);
+            _meanPool(threads, M(input).Values, deviceLengths.View, o.Values, sequenceLength, o.Columns, total, threads);
             _accelerator.DefaultStream.Synchronize();
         }
     }
@@ -397,7 +405,8 @@ public sealed class ILGpuBackend : IComputeBackend
 
         lock (_gate)
         {
-            _clsPool((int)o.Length, M(input).Values, o.Values, sequenceLength, o.Columns);
+            int total = checked((int)o.Length), threads = Threads(total);
+            _clsPool(threads, M(input).Values, o.Values, sequenceLength, o.Columns, total, threads);
         }
     }
 
@@ -413,7 +422,8 @@ public sealed class ILGpuBackend : IComputeBackend
 
         lock (_gate)
         {
-            _l2Normalize(x.Rows, x.Values, M(output).Values, x.Columns);
+            int threads = Threads(x.Rows);
+            _l2Normalize(threads, x.Values, M(output).Values, x.Columns, x.Rows, threads);
         }
     }
 
@@ -444,6 +454,13 @@ public sealed class ILGpuBackend : IComputeBackend
             _context.Dispose();
         }
     }
+
+    /// <summary>
+    /// Threads to launch for <paramref name="items"/> work items (the kernels loop with that stride): one per item on a
+    /// GPU; on the CPU accelerator, which runs every emulated thread through its own scheduling, one per thread of a full
+    /// group on each emulated multiprocessor.
+    /// </summary>
+    private int Threads(int items) => Math.Max(1, Math.Min(items, _threadCap));
 
     private static string? Q4UnsupportedReason(int blockSize) =>
         blockSize < 2 || (blockSize & 1) != 0 ? $"4-bit block size {blockSize} is not a positive even number" : null;

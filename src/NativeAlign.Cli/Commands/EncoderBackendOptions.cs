@@ -5,16 +5,20 @@ namespace NativeAlign.Cli.Commands;
 
 /// <summary>
 /// The <c>--backend</c>, <c>--device</c>, <c>--int8-activations</c> and <c>--max-tokens</c> options every command that
-/// runs an encoder takes, so that each of them can run the encoder on the CPU, on an OpenCL device or on the float64
-/// reference, with the same cap on input length.
+/// runs an encoder takes, so that each of them can run the encoder on the CPU, on an OpenCL device, on an ILGPU
+/// accelerator or on the float64 reference, with the same cap on input length.
 /// </summary>
 internal sealed class EncoderBackendOptions
 {
-    /// <summary>cpu (default), opencl or reference.</summary>
+    /// <summary>cpu (default), opencl, ilgpu or reference.</summary>
     public Option<string> Backend { get; } = CreateBackend();
 
-    /// <summary>The OpenCL device index that <c>nativealign info</c> lists.</summary>
-    public Option<int> Device { get; } = new("--device") { Description = "OpenCL device index for --backend opencl, as 'nativealign info' lists them.", DefaultValueFactory = _ => 0 };
+    /// <summary>The device, as <c>nativealign info</c> lists them: an OpenCL index, or an ILGPU accelerator id.</summary>
+    public Option<string?> Device { get; } = new("--device")
+    {
+        Description = "The device, as 'nativealign info' lists them: for --backend opencl an index N (default 0); for --backend ilgpu "
+            + "cuda:N, opencl:N or cpu (default: the first GPU, else ILGPU's CPU accelerator).",
+    };
 
     /// <summary>Int8 activations in 4-bit products (ONNX Runtime's accuracy level 4), cpu backend only.</summary>
     public Option<bool> Int8Activations { get; } = new("--int8-activations")
@@ -40,18 +44,44 @@ internal sealed class EncoderBackendOptions
     }
 
     /// <summary>Encoder options carrying what the command line chose; callers add their own with <c>with</c>.</summary>
-    public SentenceEncoderOptions Options(ParseResult result) => new()
+    /// <exception cref="NativeAlignException">A device the backend cannot take (usage), or ILGPU in a host that cannot run it (backend).</exception>
+    public SentenceEncoderOptions Options(ParseResult result)
     {
-        Backend = result.GetValue(Backend)!,
-        Device = result.GetValue(Device),
-        Int8Activations = result.GetValue(Int8Activations),
-        MaxTokens = result.GetValue(MaxTokens),
-    };
+        string backend = result.GetValue(Backend)!;
+        string? device = result.GetValue(Device);
+        return new SentenceEncoderOptions
+        {
+            Backend = backend,
+            Device = backend == "opencl" ? OpenClIndex(device) : 0,
+            BackendFactory = backend == "ilgpu" ? ILGpuSupport.Factory(device) : null,
+            Int8Activations = result.GetValue(Int8Activations),
+            MaxTokens = result.GetValue(MaxTokens),
+        };
+    }
+
+    /// <summary>An OpenCL device: N or opencl:N (default 0).</summary>
+    internal static int OpenClIndex(string? device)
+    {
+        if (device is null)
+        {
+            return 0;
+        }
+
+        string text = device.StartsWith("opencl:", StringComparison.OrdinalIgnoreCase) ? device["opencl:".Length..] : device;
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index)
+            ? index
+            : throw new NativeAlignException(ErrorKind.Usage, $"--device '{device}': --backend opencl takes a device index N or opencl:N, as 'nativealign info' lists them");
+    }
 
     private static Option<string> CreateBackend()
     {
-        var option = new Option<string>("--backend") { Description = "cpu (default), opencl (generated kernels on an OpenCL device, see --device) or reference (float64, slow).", DefaultValueFactory = _ => "cpu" };
-        option.AcceptOnlyFromAmong("cpu", "opencl", "reference");
+        var option = new Option<string>("--backend")
+        {
+            Description = "cpu (default), opencl (generated kernels on an OpenCL device, see --device), ilgpu (ILGPU kernels on CUDA, "
+                + "OpenCL 2.0 or ILGPU's CPU accelerator, see --device; needs a JIT host, not the NativeAOT binary) or reference (float64, slow).",
+            DefaultValueFactory = _ => "cpu",
+        };
+        option.AcceptOnlyFromAmong("cpu", "opencl", "ilgpu", "reference");
         return option;
     }
 }

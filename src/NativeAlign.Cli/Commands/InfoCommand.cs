@@ -5,27 +5,28 @@ using Spectre.Console;
 
 namespace NativeAlign.Cli.Commands;
 
-/// <summary><c>nativealign info</c>: runtime, cores, accelerated vector ISA and OpenCL devices.</summary>
+/// <summary><c>nativealign info</c>: runtime, cores, accelerated vector ISA, OpenCL devices and ILGPU accelerators.</summary>
 internal static class InfoCommand
 {
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
-        var command = new Command("info", "Show the runtime, vector ISA and OpenCL devices this machine offers.") { json };
+        var command = new Command("info", "Show the runtime, vector ISA, OpenCL devices and ILGPU accelerators this machine offers.") { json };
         command.SetAction(result =>
         {
             var report = SystemReport.Current();
+            var ilgpu = ILGpuSupport.Accelerators();
             if (result.GetValue(json))
             {
-                WriteJson(report, Console.OpenStandardOutput());
+                WriteJson(report, Console.OpenStandardOutput(), ilgpu);
             }
             else if (!Console.IsOutputRedirected)
             {
-                WriteTable(report);
+                WriteTable(report, ilgpu);
             }
             else
             {
-                WriteText(report, Console.Out);
+                WriteText(report, Console.Out, ilgpu);
             }
 
             return 0;
@@ -33,7 +34,7 @@ internal static class InfoCommand
         return command;
     }
 
-    internal static void WriteText(SystemReport r, TextWriter o)
+    internal static void WriteText(SystemReport r, TextWriter o, (IReadOnlyList<ILGpuAccelerator> Devices, string? Problem) ilgpu = default)
     {
         o.WriteLine($"runtime:     {r.Runtime}{(r.IsNativeAot ? " (NativeAOT)" : string.Empty)}");
         o.WriteLine($"os:          {r.OperatingSystem} ({r.Architecture})");
@@ -49,9 +50,28 @@ internal static class InfoCommand
         {
             o.WriteLine($"opencl[{d.Index}]:   {d.Name} [{d.Type}] on {d.Platform}; {d.Version}; driver {d.DriverVersion}; {d.ComputeUnits} CUs, {d.GlobalMemoryBytes >> 20} MiB global, {d.LocalMemoryBytes >> 10} KiB local");
         }
+
+        if (ilgpu.Devices is null)
+        {
+            return;
+        }
+
+        if (ilgpu.Devices.Count == 0)
+        {
+            o.WriteLine($"ilgpu:       none ({ilgpu.Problem})");
+        }
+
+        foreach (var d in ilgpu.Devices)
+        {
+            o.WriteLine($"ilgpu {d.Id}: {Describe(d)}");
+        }
     }
 
-    private static void WriteTable(SystemReport r)
+    private static string Describe(ILGpuAccelerator d) =>
+        $"{d.Name} [{d.Kind}]; {d.Multiprocessors} multiprocessors, {d.MaxThreadsPerGroup} threads/group, "
+        + (d.Kind == "CPU" ? "host memory (an emulator, for testing)" : $"{d.MemoryBytes >> 20} MiB");
+
+    private static void WriteTable(SystemReport r, (IReadOnlyList<ILGpuAccelerator> Devices, string? Problem) ilgpu)
     {
         var table = new Table().AddColumn("what").AddColumn("value");
         table.AddRow("runtime", Markup.Escape(r.Runtime + (r.IsNativeAot ? " (NativeAOT)" : string.Empty)));
@@ -69,10 +89,20 @@ internal static class InfoCommand
             table.AddRow($"opencl[{d.Index}]", Markup.Escape($"{d.Name} [{d.Type}] on {d.Platform}; {d.Version}; {d.ComputeUnits} CUs"));
         }
 
+        if (ilgpu.Devices.Count == 0)
+        {
+            table.AddRow("ilgpu", Markup.Escape($"none ({ilgpu.Problem})"));
+        }
+
+        foreach (var d in ilgpu.Devices)
+        {
+            table.AddRow(Markup.Escape($"ilgpu {d.Id}"), Markup.Escape(Describe(d)));
+        }
+
         AnsiConsole.Write(table);
     }
 
-    internal static void WriteJson(SystemReport r, Stream stream)
+    internal static void WriteJson(SystemReport r, Stream stream, (IReadOnlyList<ILGpuAccelerator> Devices, string? Problem) ilgpu = default)
     {
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
@@ -116,6 +146,28 @@ internal static class InfoCommand
 
         w.WriteEndArray();
         w.WriteEndObject();
+        if (ilgpu.Devices is not null)
+        {
+            w.WriteStartObject("ilgpu");
+            w.WriteBoolean("available", ILGpuSupport.Available);
+            w.WriteString("problem", ilgpu.Problem);
+            w.WriteStartArray("devices");
+            foreach (var d in ilgpu.Devices)
+            {
+                w.WriteStartObject();
+                w.WriteString("id", d.Id);
+                w.WriteString("name", d.Name);
+                w.WriteString("kind", d.Kind);
+                w.WriteNumber("memoryBytes", d.MemoryBytes);
+                w.WriteNumber("maxThreadsPerGroup", d.MaxThreadsPerGroup);
+                w.WriteNumber("multiprocessors", d.Multiprocessors);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
         w.Flush();
         stream.WriteByte((byte)'\n');
