@@ -262,6 +262,34 @@ internal static class ILGpuKernels
         }
     }
 
+    /// <summary>
+    /// scores[i, j] = scale·(queries[i] · corpus[j]) − bias[j] (bias when <paramref name="hasBias"/> is 1), the similarity
+    /// block a top-k search merges from; one work item per score.
+    /// </summary>
+    public static void Scores(
+        Index1D index, ArrayView<float> queries, ArrayView<float> corpus, ArrayView<float> bias, ArrayView<float> scores,
+        int corpusRows, int width, float scale, int hasBias, int total, int stride)
+    {
+        for (int e = index; e < total; e += stride)
+        {
+            int i = e / corpusRows, j = e - (i * corpusRows);
+            long qRow = (long)i * width, cRow = (long)j * width;
+            float s = 0f;
+            for (int p = 0; p < width; p++)
+            {
+                s += queries[qRow + p] * corpus[cRow + p];
+            }
+
+            s *= scale;
+            if (hasBias != 0)
+            {
+                s -= bias[j];
+            }
+
+            scores[e] = s;
+        }
+    }
+
     private static float Epilogue(float s, int column, int index, ArrayView<float> bias, ArrayView<float> residual, LinearArgs a)
     {
         if (a.HasBias != 0)

@@ -92,8 +92,9 @@ public sealed class ILGpuBackendOpTests
     [TestCase(WeightType.Q4, ActivationKind.Sigmoid, false, true, 64)]
     public void Linear_MatchesReference(WeightType type, ActivationKind activation, bool withBias, bool withResidual, int blockSize)
     {
-        // Odd sizes: the 4-bit blocks have a ragged last block, and Q4 runs with and without zero points.
-        const int m = 5, n = 11, k = 70;
+        // Odd sizes: the 4-bit blocks have a ragged last block, Q4 runs with and without zero points, and the 600
+        // outputs exceed the 512 threads launched on the CPU accelerator, so the grid-stride loop takes a second turn.
+        const int m = 8, n = 75, k = 70;
         var weight = type == WeightType.Q4
             ? new WeightTensor("w", OpTestSupport.RandomQ4("w", n, k, blockSize, new Random(7), zeroPoints: blockSize != 64))
             : Tensor("w", n, k, 7, type);
@@ -147,15 +148,16 @@ public sealed class ILGpuBackendOpTests
     [Test]
     public void Activate_EveryKind_MatchesReference()
     {
-        // Inputs over [-6, 6], so erf's and tanh's tails and the sigmoid's saturation are all exercised.
-        var x = Random(9 * 31, 14, scale: 6);
+        // Inputs over [-6, 6], so erf's and tanh's tails and the sigmoid's saturation are all exercised; 1,271 elements
+        // for 512 threads, so every thread strides.
+        var x = Random(41 * 31, 14, scale: 6);
         foreach (var activation in Enum.GetValues<ActivationKind>())
         {
             float[] Run(IComputeBackend b)
             {
-                using var input = b.Allocate(9, 31);
+                using var input = b.Allocate(41, 31);
                 b.Upload(x, input);
-                using var output = b.Allocate(9, 31);
+                using var output = b.Allocate(41, 31);
                 b.Activate(input, activation, output);
                 return Download(b, output);
             }
@@ -226,6 +228,33 @@ public sealed class ILGpuBackendOpTests
         Assert.That(gpuCls, Is.EqualTo(refCls), "cls pool copies rows exactly");
         AssertClose(gpuNormal, refNormal, ElementwiseBound, "l2 normalize");
         Assert.That(gpuNormal.AsSpan(hidden, hidden).ToArray(), Is.All.EqualTo(0f), "a zero row stays zero");
+    }
+
+    [Test]
+    public void RowKernels_StrideOverMoreRowsThanThreads()
+    {
+        // 700 rows for the 512 threads the CPU accelerator gets: rows 512.. are the second turn of each thread's loop.
+        const int rows = 700, width = 3;
+        var x = Random(rows * width, 24, scale: 2);
+        var gain = Tensor("gain", 1, width, 25);
+        var bias = Tensor("bias", 1, width, 26);
+        (float[] Norm, float[] Unit) Run(IComputeBackend b)
+        {
+            using var input = b.Allocate(rows, width);
+            b.Upload(x, input);
+            using var norm = b.Allocate(rows, width);
+            using var unit = b.Allocate(rows, width);
+            using var g = b.PrepareWeight(gain);
+            using var bb = b.PrepareWeight(bias);
+            b.LayerNorm(input, g, bb, 1e-5f, norm);
+            b.L2Normalize(input, unit);
+            return (Download(b, norm), Download(b, unit));
+        }
+
+        var (gpuNorm, gpuUnit) = Run(_gpu);
+        var (refNorm, refUnit) = Run(_reference);
+        AssertClose(gpuNorm, refNorm, ElementwiseBound, "layer norm, 700 rows");
+        AssertClose(gpuUnit, refUnit, ElementwiseBound, "l2 normalize, 700 rows");
     }
 
     [Test]
