@@ -130,7 +130,7 @@ public static class ILGpuDevices
         }
     }
 
-    private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
+    internal static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
         string[] candidates = libraryName.Contains("cuda", StringComparison.OrdinalIgnoreCase)
             ? ["libcuda.so.1", "libcuda.so"]

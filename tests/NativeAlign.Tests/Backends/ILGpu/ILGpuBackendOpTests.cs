@@ -293,6 +293,15 @@ public sealed class ILGpuBackendOpTests
         Assert.That(ILGpuDevices.List().Select(d => d.Id), Does.Contain("cpu"));
     }
 
+    [Test]
+    public void NativeResolver_FindsTheVersionedOpenClLoader()
+    {
+        // ILGPU imports "OpenCL" and "cuda"; Debian installs only libOpenCL.so.1 (ocl-icd-libopencl1, a test dependency here).
+        var assembly = typeof(global::ILGPU.Context).Assembly;
+        Assert.That(ILGpuDevices.Resolve("OpenCL", assembly, null), Is.Not.EqualTo(IntPtr.Zero), "libOpenCL.so.1 is installed on test machines");
+        Assert.That(ILGpuDevices.Resolve("unrelated", assembly, null), Is.EqualTo(IntPtr.Zero), "other imports keep the default search");
+    }
+
     private static float[] Download(IComputeBackend backend, BackendMatrix m)
     {
         var host = new float[m.Rows * m.Columns];
