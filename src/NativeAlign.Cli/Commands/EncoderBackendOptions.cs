@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeAlign.Backends;
 using NativeAlign.Models;
 
 namespace NativeAlign.Cli.Commands;
@@ -34,9 +35,16 @@ internal sealed class EncoderBackendOptions
             + "attention time grows with the square of the length). Longer inputs are cut and counted as truncated; never more than the model's position table.",
     };
 
+    /// <summary>Whether to say, at the end, where the encoder, top-k and Sinkhorn ran.</summary>
+    public Option<bool> Verbose { get; } = new("--verbose")
+    {
+        Description = "At the end, say on stderr which backend and device ran the encoder, and how many top-k and Sinkhorn calls ran on it (or fell back to the host).",
+    };
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
+        command.Add(Verbose);
         command.Add(Backend);
         command.Add(Device);
         command.Add(Int8Activations);
@@ -71,6 +79,30 @@ internal sealed class EncoderBackendOptions
         return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index)
             ? index
             : throw new NativeAlignException(ErrorKind.Usage, $"--device '{device}': --backend opencl takes a device index N or opencl:N, as 'nativealign info' lists them");
+    }
+
+    /// <summary>The chosen backend on its own, for a command that runs retrieval without an encoder; the caller disposes it.</summary>
+    public IComputeBackend CreateBackend(ParseResult result)
+    {
+        string backend = result.GetValue(Backend)!;
+        string? device = result.GetValue(Device);
+        if (backend == "ilgpu")
+        {
+            return result.GetValue(Int8Activations)
+                ? throw new NativeAlignException(ErrorKind.Usage, "int8 activations run on the cpu backend only, not on 'ilgpu'")
+                : ILGpuSupport.Factory(device)();
+        }
+
+        return ComputeBackends.Create(backend, backend == "opencl" ? OpenClIndex(device) : 0, result.GetValue(Int8Activations));
+    }
+
+    /// <summary>With <c>--verbose</c>, one stderr line naming the backend, its device and the retrieval and transport calls it ran.</summary>
+    public void Report(ParseResult result, IComputeBackend backend)
+    {
+        if (result.GetValue(Verbose))
+        {
+            Console.Error.WriteLine($"nativealign: backend {ILGpuSupport.Describe(backend) ?? ComputeBackends.Describe(backend)}: {backend.Counts}");
+        }
     }
 
     private static Option<string> CreateBackend()

@@ -50,6 +50,14 @@ internal static class ILGpuSupport
 #endif
     }
 
+    /// <summary>"ilgpu (cuda:0 NVIDIA H200)" for an ILGPU backend, else null.</summary>
+    public static string? Describe(IComputeBackend backend) =>
+#if NATIVEALIGN_ILGPU
+        backend is ILGpuBackend ilgpu ? $"{backend.Name} ({ilgpu.Device.Id} {ilgpu.Device.Name})" : null;
+#else
+        null;
+#endif
+
     /// <summary>The accelerators ILGPU sees, or why none can be listed.</summary>
     public static (IReadOnlyList<ILGpuAccelerator> Devices, string? Problem) Accelerators()
     {
