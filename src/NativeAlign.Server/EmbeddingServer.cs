@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NativeAlign.Alignment.Sentences;
 using NativeAlign.Models;
 using NativeAlign.Serving;
 
@@ -42,6 +43,11 @@ public sealed record EmbeddingServerOptions
     /// <summary>How long a stop waits for requests in flight before it cuts them off. Default 30 s.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Lines that <c>/search</c> ranks queries against, embedded once when the server is created (null: no <c>/search</c>).
+    /// </summary>
+    public IReadOnlyList<string>? Corpus { get; init; }
+
     /// <summary>The batching engine's limits (token budget, bounded wait, queue bound).</summary>
     public EmbeddingBatcherOptions Batching { get; init; } = new();
 }
@@ -60,11 +66,16 @@ public sealed class EmbeddingServer : IAsyncDisposable
     private readonly EmbeddingBatcher _batcher;
     private readonly SentenceEncoder _encoder;
     private readonly EmbeddingServerOptions _options;
+    private readonly string[] _corpus;
+    private readonly float[] _corpusVectors;
     private volatile bool _stopping;
     private bool _stopped;
 
     private EmbeddingServer(WebApplication app, EmbeddingBatcher batcher, SentenceEncoder encoder, EmbeddingServerOptions options, ServerMetrics metrics)
     {
+        _corpus = options.Corpus is { } corpus ? [.. corpus] : [];
+        _corpusVectors = _corpus.Length == 0 ? [] : encoder.Embed(_corpus).Data;
+        TopKSearch.Normalize(_corpusVectors, _corpus.Length, encoder.Dimension);
         _app = app;
         _batcher = batcher;
         _encoder = encoder;
@@ -175,7 +186,7 @@ public sealed class EmbeddingServer : IAsyncDisposable
         {
             string route = context.Request.Path.Value switch
             {
-                "/embed" or "/embed_all" or "/tokenize" or "/similarity" or "/v1/embeddings" or "/embeddings" or "/health" or "/info" or "/metrics" => context.Request.Path.Value!,
+                "/embed" or "/embed_all" or "/tokenize" or "/similarity" or "/search" or "/v1/embeddings" or "/embeddings" or "/health" or "/info" or "/metrics" => context.Request.Path.Value!,
                 _ => "other",
             };
             var started = Stopwatch.GetTimestamp();
@@ -194,6 +205,7 @@ public sealed class EmbeddingServer : IAsyncDisposable
         _app.MapPost("/embed_all", context => Handle(context, Tei, EmbedAllAsync));
         _app.MapPost("/tokenize", context => Handle(context, Tei, TokenizeAsync));
         _app.MapPost("/similarity", context => Handle(context, Tei, SimilarityAsync));
+        _app.MapPost("/search", context => Handle(context, Tei, SearchAsync));
         _app.MapPost("/v1/embeddings", context => Handle(context, OpenAI, OpenAIEmbeddingsAsync));
         _app.MapPost("/embeddings", context => Handle(context, OpenAI, OpenAIEmbeddingsAsync));
         _app.MapGet("/health", context =>
@@ -334,6 +346,40 @@ public sealed class EmbeddingServer : IAsyncDisposable
         }
 
         await WriteJson(context, scores, ServerJsonContext.Default.SingleArray).ConfigureAwait(false);
+    }
+
+    private async Task SearchAsync(HttpContext context)
+    {
+        var request = await ReadAsync(context, ServerJsonContext.Default.SearchRequest).ConfigureAwait(false);
+        if (_corpus.Length == 0)
+        {
+            throw new RequestError(StatusCodes.Status422UnprocessableEntity, "Validation", "this server holds no corpus to search; start it with --corpus FILE");
+        }
+
+        var queries = RequireInputs(request.Queries, "queries");
+        if (request.K < 1)
+        {
+            throw new RequestError(StatusCodes.Status422UnprocessableEntity, "Validation", $"k {request.K} must be at least 1", "k");
+        }
+
+        int k = Math.Min(request.K, _corpus.Length);
+        var embedded = await BatchAsync(queries, truncate: true, context.RequestAborted).ConfigureAwait(false);
+        var vectors = embedded.Data;
+        TopKSearch.Normalize(vectors, embedded.Count, embedded.Dimension);
+        var found = TopKSearch.Search(vectors, embedded.Count, _corpusVectors, _corpus.Length, embedded.Dimension, k);
+        var result = new SearchHit[queries.Length][];
+        for (int q = 0; q < queries.Length; q++)
+        {
+            var indices = found.IndicesOf(q);
+            var scores = found.ScoresOf(q);
+            result[q] = new SearchHit[k];
+            for (int j = 0; j < k; j++)
+            {
+                result[q][j] = new SearchHit { Index = (int)indices[j], Score = scores[j], Text = _corpus[(int)indices[j]] };
+            }
+        }
+
+        await WriteJson(context, result, ServerJsonContext.Default.SearchHitArrayArray).ConfigureAwait(false);
     }
 
     // ---- OpenAI route ----

@@ -82,6 +82,30 @@ internal sealed class OpenAIEmbeddingRequest
     public string? User { get; set; }
 }
 
+/// <summary><c>/search</c> body: <c>{"queries": str | [str], "k": 10}</c>.</summary>
+internal sealed class SearchRequest
+{
+    [JsonPropertyName("queries")]
+    [JsonConverter(typeof(StringOrArrayConverter))]
+    public string[]? Queries { get; set; }
+
+    [JsonPropertyName("k")]
+    public int K { get; set; } = 10;
+}
+
+/// <summary>One corpus line found by <c>/search</c>: its 0-based line index, cosine and text.</summary>
+internal sealed class SearchHit
+{
+    [JsonPropertyName("index")]
+    public int Index { get; set; }
+
+    [JsonPropertyName("score")]
+    public float Score { get; set; }
+
+    [JsonPropertyName("text")]
+    public string Text { get; set; } = "";
+}
+
 /// <summary>One token of TEI's <c>/tokenize</c> answer.</summary>
 internal sealed class SimpleToken
 {
@@ -218,6 +242,8 @@ internal sealed class StringOrArrayConverter : JsonConverter<string[]>
 [JsonSerializable(typeof(SimilarityRequest))]
 [JsonSerializable(typeof(OpenAIEmbeddingRequest))]
 [JsonSerializable(typeof(SimpleToken[][]))]
+[JsonSerializable(typeof(SearchRequest))]
+[JsonSerializable(typeof(SearchHit[][]))]
 [JsonSerializable(typeof(float[]))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(OpenAIErrorResponse))]

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeAlign.Cli.IO;
 using NativeAlign.Models;
 using NativeAlign.Server;
 using NativeAlign.Serving;
@@ -20,12 +21,13 @@ internal static class ServeCommand
         var maxInputs = new Option<int>("--max-inputs") { Description = "Most inputs per request (more: 413).", DefaultValueFactory = _ => 256 };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body in bytes (more: 413).", DefaultValueFactory = _ => 4 << 20 };
         var autoTruncate = new Option<bool>("--auto-truncate") { Description = "Cut over-long inputs when a TEI request does not say truncate (default: refuse them with 413)." };
+        var corpus = new Option<string?>("--corpus") { Description = "UTF-8 file, one line per item, embedded at start; POST /search ranks queries against it by cosine." };
         var pooling = new Option<string?>("--pooling") { Description = "mean, cls, max or pooler; default: what the model folder says, else mean." };
         pooling.AcceptOnlyFromAmong("mean", "cls", "max", "pooler");
         var backend = new EncoderBackendOptions();
         var command = new Command("serve", "Serve embeddings over HTTP: Hugging Face TEI routes (/embed, /embed_all, /tokenize, /similarity, /info, /health, /metrics) and OpenAI's /v1/embeddings.")
         {
-            model, host, port, modelId, batchTokens, maxWait, maxQueue, maxInputs, maxBody, autoTruncate, pooling,
+            model, host, port, modelId, batchTokens, maxWait, maxQueue, maxInputs, maxBody, autoTruncate, corpus, pooling,
         };
         backend.AddTo(command);
         command.SetAction(async (result, cancel) =>
@@ -33,6 +35,21 @@ internal static class ServeCommand
             string given = result.GetValue(model) ?? Environment.GetEnvironmentVariable(NativeAlign.IO.HubCache.ModelVariable) ?? "all-MiniLM-L6-v2";
             var modelPath = EmbedCommand.ResolveModel(result.GetValue(model));
             var options = EmbedCommand.WithPooling(backend.Options(result) with { BatchTokens = result.GetValue(batchTokens) }, result.GetValue(pooling));
+            // The corpus is read before the model loads, so a wrong path fails at once.
+            string[]? lines = null;
+            if (result.GetValue(corpus) is { } corpusPath)
+            {
+                using var text = TextInput.Open(corpusPath, countLines: false);
+                var read = new List<string>();
+                var chunk = new List<string>(EmbedCommand.ChunkLines);
+                while (text.ReadChunk(chunk, EmbedCommand.ChunkLines))
+                {
+                    read.AddRange(chunk);
+                }
+
+                lines = [.. read];
+            }
+
             using var encoder = SentenceEncoder.Load(modelPath, options);
             var serverOptions = new EmbeddingServerOptions
             {
@@ -42,6 +59,7 @@ internal static class ServeCommand
                 MaxInputs = result.GetValue(maxInputs),
                 MaxBodyBytes = result.GetValue(maxBody),
                 AutoTruncate = result.GetValue(autoTruncate),
+                Corpus = lines,
                 Batching = new EmbeddingBatcherOptions
                 {
                     MaxBatchTokens = result.GetValue(batchTokens),

@@ -35,7 +35,7 @@ public sealed class EmbeddingServerTests
         _encoder = SentenceEncoder.Load(model);
         // A second, independently loaded encoder is the reference: what the library gives offline.
         _offline = SentenceEncoder.Load(model, new SentenceEncoderOptions { Normalize = true });
-        _server = EmbeddingServer.Create(_encoder, new EmbeddingServerOptions { Port = 0, ModelId = "test-model", MaxInputs = 16, MaxBodyBytes = 64 << 10 });
+        _server = EmbeddingServer.Create(_encoder, new EmbeddingServerOptions { Port = 0, ModelId = "test-model", MaxInputs = 16, MaxBodyBytes = 64 << 10, Corpus = Corpus });
         await _server.StartAsync();
         _http = new HttpClient { BaseAddress = new Uri(_server.Addresses.Single()) };
     }
@@ -176,6 +176,37 @@ public sealed class EmbeddingServerTests
         }
 
         Assert.That(scores[2], Is.EqualTo(1.0).Within(1e-5), "the same sentence");
+    }
+
+    private static readonly string[] Corpus =
+    [
+        "A kitten is sitting on a rug.",
+        "The stock exchange dropped this morning.",
+        "Dogs sleep under tables.",
+        "Tokyo is the capital of Japan.",
+        "It rained all day in the harbour.",
+        "A violin concert in the park.",
+    ];
+
+    [Test]
+    public async Task SearchRanksTheCorpusByCosineAsABruteForceScanDoes()
+    {
+        string[] queries = ["cat on a mat", "markets fell", "Japanese capital city"];
+        var hits = (await PostJson("/search", JsonSerializer.Serialize(new { queries, k = 3 }), HttpStatusCode.OK)).AsArray();
+        var q = _offline.Embed(queries);
+        var c = _offline.Embed(Corpus);
+        Assert.That(hits, Has.Count.EqualTo(queries.Length));
+        for (int i = 0; i < queries.Length; i++)
+        {
+            var expected = Enumerable.Range(0, Corpus.Length).Select(j => (Index: j, Score: VectorMath.Cosine(q[i], c[j]))).OrderByDescending(p => p.Score).Take(3).ToArray();
+            var got = hits[i]!.AsArray();
+            Assert.That(got.Select(h => (int)h!["index"]!), Is.EqualTo(expected.Select(e => e.Index)), $"query {i}");
+            Assert.That(got.Select(h => (double)h!["score"]!), Is.EqualTo(expected.Select(e => e.Score)).Within(1e-5), $"query {i}");
+            Assert.That(got.Select(h => (string?)h!["text"]), Is.EqualTo(expected.Select(e => Corpus[e.Index])));
+        }
+
+        Assert.That((await PostJson("/search", """{"queries": "x", "k": 100}""", HttpStatusCode.OK)).AsArray()[0]!.AsArray(), Has.Count.EqualTo(Corpus.Length), "k is capped at the corpus size");
+        Assert.That((string?)(await PostJson("/search", """{"queries": "x", "k": 0}""", (HttpStatusCode)422))["error"], Does.Contain("at least 1"));
     }
 
     [Test]
