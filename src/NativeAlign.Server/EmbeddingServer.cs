@@ -14,6 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NativeAlign.Alignment.Sentences;
+using NativeAlign.Alignment.Words;
 using NativeAlign.Models;
 using NativeAlign.Serving;
 
@@ -186,7 +187,7 @@ public sealed class EmbeddingServer : IAsyncDisposable
         {
             string route = context.Request.Path.Value switch
             {
-                "/embed" or "/embed_all" or "/tokenize" or "/similarity" or "/search" or "/v1/embeddings" or "/embeddings" or "/health" or "/info" or "/metrics" => context.Request.Path.Value!,
+                "/embed" or "/embed_all" or "/tokenize" or "/similarity" or "/search" or "/align" or "/v1/embeddings" or "/embeddings" or "/health" or "/info" or "/metrics" => context.Request.Path.Value!,
                 _ => "other",
             };
             var started = Stopwatch.GetTimestamp();
@@ -206,6 +207,7 @@ public sealed class EmbeddingServer : IAsyncDisposable
         _app.MapPost("/tokenize", context => Handle(context, Tei, TokenizeAsync));
         _app.MapPost("/similarity", context => Handle(context, Tei, SimilarityAsync));
         _app.MapPost("/search", context => Handle(context, Tei, SearchAsync));
+        _app.MapPost("/align", context => Handle(context, Tei, AlignAsync));
         _app.MapPost("/v1/embeddings", context => Handle(context, OpenAI, OpenAIEmbeddingsAsync));
         _app.MapPost("/embeddings", context => Handle(context, OpenAI, OpenAIEmbeddingsAsync));
         _app.MapGet("/health", context =>
@@ -380,6 +382,44 @@ public sealed class EmbeddingServer : IAsyncDisposable
         }
 
         await WriteJson(context, result, ServerJsonContext.Default.SearchHitArrayArray).ConfigureAwait(false);
+    }
+
+    private async Task AlignAsync(HttpContext context)
+    {
+        var request = await ReadAsync(context, ServerJsonContext.Default.AlignRequest).ConfigureAwait(false);
+        var sources = RequireInputs(request.Source, "source");
+        var targets = RequireInputs(request.Target, "target");
+        if (sources.Length != targets.Length)
+        {
+            throw new RequestError(StatusCodes.Status422UnprocessableEntity, "Validation", $"{sources.Length} sources but {targets.Length} targets; they are aligned pair by pair", "target");
+        }
+
+        string methodName = request.Method ?? "itermax";
+        if (!Enum.TryParse<WordAlignmentMethod>(methodName, ignoreCase: true, out var method) || !Enum.IsDefined(method) || methodName.Any(char.IsDigit))
+        {
+            throw new RequestError(StatusCodes.Status422UnprocessableEntity, "Validation", $"method '{methodName}' is not one of argmax, itermax, match, softmax, ot, uot, pot", "method");
+        }
+
+        TextAligner aligner;
+        try
+        {
+            aligner = new TextAligner(_encoder, new TextAlignerOptions { Layer = request.Layer, Aligner = new WordAlignerOptions { Method = method } });
+        }
+        catch (NativeAlignException e)
+        {
+            throw new RequestError(StatusCodes.Status422UnprocessableEntity, "Validation", e.Message, "layer");
+        }
+
+        // Word alignment needs token states of a middle layer, not sentence vectors, so it runs beside the batcher.
+        var aligned = await Task.Run(() => aligner.AlignBatch(sources, targets, null, context.RequestAborted), context.RequestAborted).ConfigureAwait(false);
+        var result = aligned.Select(a => new AlignResult
+        {
+            Alignment = string.Join(" ", a.Links.Select(l => $"{l.Source}-{l.Target}")),
+            Links = [.. a.Links.Select(l => new AlignLink { Source = l.Source, Target = l.Target, Score = l.Score })],
+            SourceWords = a.SourceWords,
+            TargetWords = a.TargetWords,
+        }).ToArray();
+        await WriteJson(context, result, ServerJsonContext.Default.AlignResultArray).ConfigureAwait(false);
     }
 
     // ---- OpenAI route ----

@@ -93,6 +93,52 @@ internal sealed class SearchRequest
     public int K { get; set; } = 10;
 }
 
+/// <summary><c>/align</c> body: <c>{"source": str | [str], "target": str | [str], "method": "itermax", "layer": null}</c>.</summary>
+internal sealed class AlignRequest
+{
+    [JsonPropertyName("source")]
+    [JsonConverter(typeof(StringOrArrayConverter))]
+    public string[]? Source { get; set; }
+
+    [JsonPropertyName("target")]
+    [JsonConverter(typeof(StringOrArrayConverter))]
+    public string[]? Target { get; set; }
+
+    [JsonPropertyName("method")]
+    public string? Method { get; set; }
+
+    [JsonPropertyName("layer")]
+    public int? Layer { get; set; }
+}
+
+/// <summary>The word alignment of one pair: Pharaoh text (0-based whitespace words), links with scores, the words.</summary>
+internal sealed class AlignResult
+{
+    [JsonPropertyName("alignment")]
+    public string Alignment { get; set; } = "";
+
+    [JsonPropertyName("links")]
+    public AlignLink[] Links { get; set; } = [];
+
+    [JsonPropertyName("source_words")]
+    public string[] SourceWords { get; set; } = [];
+
+    [JsonPropertyName("target_words")]
+    public string[] TargetWords { get; set; } = [];
+}
+
+internal sealed class AlignLink
+{
+    [JsonPropertyName("source")]
+    public int Source { get; set; }
+
+    [JsonPropertyName("target")]
+    public int Target { get; set; }
+
+    [JsonPropertyName("score")]
+    public float Score { get; set; }
+}
+
 /// <summary>One corpus line found by <c>/search</c>: its 0-based line index, cosine and text.</summary>
 internal sealed class SearchHit
 {
@@ -243,6 +289,8 @@ internal sealed class StringOrArrayConverter : JsonConverter<string[]>
 [JsonSerializable(typeof(OpenAIEmbeddingRequest))]
 [JsonSerializable(typeof(SimpleToken[][]))]
 [JsonSerializable(typeof(SearchRequest))]
+[JsonSerializable(typeof(AlignRequest))]
+[JsonSerializable(typeof(AlignResult[]))]
 [JsonSerializable(typeof(SearchHit[][]))]
 [JsonSerializable(typeof(float[]))]
 [JsonSerializable(typeof(ErrorResponse))]

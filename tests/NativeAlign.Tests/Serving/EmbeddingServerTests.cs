@@ -209,6 +209,30 @@ public sealed class EmbeddingServerTests
         Assert.That((string?)(await PostJson("/search", """{"queries": "x", "k": 0}""", (HttpStatusCode)422))["error"], Does.Contain("at least 1"));
     }
 
+    [TestCase("itermax")]
+    [TestCase("argmax")]
+    [TestCase("match")]
+    public async Task AlignGivesTheLibrarysWordAlignment(string method)
+    {
+        string[] sources = ["the cat sits on the mat", "I like green apples"];
+        string[] targets = ["le chat est assis sur le tapis", "j'aime les pommes vertes"];
+        var body = JsonSerializer.Serialize(new { source = sources, target = targets, method, layer = 3 });
+        var pairs = (await PostJson("/align", body, HttpStatusCode.OK)).AsArray();
+        var kind = Enum.Parse<NativeAlign.Alignment.Words.WordAlignmentMethod>(method, ignoreCase: true);
+        var expected = new NativeAlign.Alignment.Words.TextAligner(_offline, new() { Layer = 3, Aligner = new() { Method = kind } }).AlignBatch(sources, targets);
+        Assert.That(pairs, Has.Count.EqualTo(2));
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.That((string?)pairs[i]!["alignment"], Is.EqualTo(string.Join(" ", expected[i].Links.Select(l => $"{l.Source}-{l.Target}"))), $"pair {i}");
+            Assert.That((string?)pairs[i]!["alignment"], Is.Not.Empty);
+            Assert.That(pairs[i]!["links"]!.AsArray().Select(l => (double)l!["score"]!), Is.EqualTo(expected[i].Links.Select(l => (double)l.Score)).Within(1e-5));
+            Assert.That(pairs[i]!["source_words"]!.AsArray().Select(w => (string?)w), Is.EqualTo(sources[i].Split(' ')));
+        }
+
+        Assert.That((string?)(await PostJson("/align", """{"source": "a", "target": "b", "method": "nearest"}""", (HttpStatusCode)422))["error"], Does.Contain("argmax, itermax"));
+        Assert.That((string?)(await PostJson("/align", """{"source": ["a", "b"], "target": "b"}""", (HttpStatusCode)422))["error"], Does.Contain("2 sources but 1 targets"));
+    }
+
     [Test]
     public async Task LimitsAreAnsweredWithJsonErrorsNamingThem()
     {
