@@ -559,6 +559,9 @@ public sealed class EmbeddingServer : IAsyncDisposable
     {
         if (context.Request.ContentLength is { } length && length > _options.MaxBodyBytes)
         {
+            // The body is left unread, so the connection cannot carry another request: say so, or a client's pool
+            // would send its next request on a connection the server is closing.
+            context.Response.Headers.Connection = "close";
             throw BodyTooLarge(length);
         }
 
@@ -573,6 +576,7 @@ public sealed class EmbeddingServer : IAsyncDisposable
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
+            context.Response.Headers.Connection = "close";
             throw BodyTooLarge(null);
         }
     }

@@ -68,7 +68,14 @@ internal static class ServeCommand
                 },
             };
             await using var server = EmbeddingServer.Create(encoder, serverOptions);
-            await server.StartAsync(CancellationToken.None);
+            try
+            {
+                await server.StartAsync(CancellationToken.None);
+            }
+            catch (IOException e)
+            {
+                throw new NativeAlignException(ErrorKind.Usage, $"cannot listen on {serverOptions.Host}:{serverOptions.Port}: {e.Message}", e);
+            }
             Console.Error.WriteLine($"nativealign: serving {serverOptions.ModelId} ({encoder.Dimension} dimensions, {options.Backend}) on {string.Join(", ", server.Addresses)}; SIGTERM or Ctrl-C stops after the requests in flight");
             try
             {

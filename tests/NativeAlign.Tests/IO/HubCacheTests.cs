@@ -69,6 +69,49 @@ public sealed class HubCacheTests
     }
 
     [Test]
+    public void TheLibraryAndTheCliTakeAHubIdAndNativeAlignModel()
+    {
+        string model = LoadingTestSupport.RequireDefaultModel();
+        string cache = Path.Combine(_dir, "hub");
+        AddToCache(cache, "sentence-transformers/all-MiniLM-L6-v2", model, "0123abcd", writeRef: true);
+        string? saved = Environment.GetEnvironmentVariable("HF_HUB_CACHE");
+        Environment.SetEnvironmentVariable("HF_HUB_CACHE", cache);
+        try
+        {
+            using var byId = SentenceEncoder.Load("sentence-transformers/all-MiniLM-L6-v2");
+            using var direct = SentenceEncoder.Load(model);
+            Assert.That(byId.Embed(["Der Hund schläft."]).Data, Is.EqualTo(direct.Embed(["Der Hund schläft."]).Data).Within(1e-6f));
+            Assert.That(NativeAlign.Tokenizers.TokenizerLoader.FromModelFolder("sentence-transformers/all-MiniLM-L6-v2").Encode("hello").Ids, Is.EqualTo(direct.Tokenizer!.Encode("hello").Ids));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("HF_HUB_CACHE", saved);
+        }
+
+        // The CLI with no --model: NATIVEALIGN_MODEL names the id, HF_HUB_CACHE the cache.
+        string input = Path.Combine(_dir, "in.txt");
+        File.WriteAllText(input, "A cat sits on the mat.\nStock markets fell.\n");
+        string fromEnv = Path.Combine(_dir, "env.npy"), fromFolder = Path.Combine(_dir, "folder.npy");
+        var info = NativeAlign.Tests.Hardening.CliProcess.StartInfo(_dir, "embed", "-i", input, "-o", fromEnv, "--quiet");
+        info.Environment["HF_HUB_CACHE"] = cache;
+        info.Environment["NATIVEALIGN_MODEL"] = "sentence-transformers/all-MiniLM-L6-v2";
+        using (var process = System.Diagnostics.Process.Start(info)!)
+        {
+            string stderr = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.That(process.ExitCode, Is.EqualTo(0), stderr);
+        }
+
+        var plain = NativeAlign.Tests.Hardening.CliProcess.Run(_dir, "embed", "--model", model, "-i", input, "-o", fromFolder, "--quiet");
+        Assert.That(plain.ExitCode, Is.EqualTo(0), plain.Stderr);
+        Assert.That(File.ReadAllBytes(fromEnv), Is.EqualTo(File.ReadAllBytes(fromFolder)), "the id resolved to the same model files");
+
+        var missing = NativeAlign.Tests.Hardening.CliProcess.Run(_dir, "embed", "--model", "org/absent", "-i", input, "-o", fromFolder, "--quiet");
+        Assert.That(missing.ExitCode, Is.EqualTo(4), missing.Stderr);
+        Assert.That(missing.Stderr, Does.Contain("models--org--absent"));
+    }
+
+    [Test]
     public void TheCacheFolderFollowsHuggingFaceHubsPrecedence()
     {
         Assert.That(HubCache.CacheDirectory(n => n switch { "HF_HUB_CACHE" => "/a", "HF_HOME" => "/b", _ => "/c" }), Is.EqualTo("/a"));

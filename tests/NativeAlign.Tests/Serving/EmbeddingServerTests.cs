@@ -299,8 +299,8 @@ public sealed class EmbeddingServerTests
     [Test]
     public async Task AFullQueueIsAnswered429WhileTheEncoderIsHeld()
     {
-        await using var server = EmbeddingServer.Create(_encoder, new EmbeddingServerOptions { Port = 0, Batching = new EmbeddingBatcherOptions { MaxQueuedInputs = 8 } });
         using var gate = new ManualResetEventSlim(false);
+        await using var server = EmbeddingServer.Create(_encoder, new EmbeddingServerOptions { Port = 0, Batching = new EmbeddingBatcherOptions { MaxQueuedInputs = 8 } });
         server.Batcher.Gate = gate;
         await server.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(server.Addresses.Single()) };
