@@ -21,13 +21,14 @@ internal static class ServeCommand
         var maxInputs = new Option<int>("--max-inputs") { Description = "Most inputs per request (more: 413).", DefaultValueFactory = _ => 256 };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body in bytes (more: 413).", DefaultValueFactory = _ => 4 << 20 };
         var autoTruncate = new Option<bool>("--auto-truncate") { Description = "Cut over-long inputs when a TEI request does not say truncate (default: refuse them with 413)." };
+        var threads = new Option<int?>("--threads") { Description = "Most CPU threads the encoder uses (default: every core, or NATIVEALIGN_THREADS)." };
         var corpus = new Option<string?>("--corpus") { Description = "UTF-8 file, one line per item, embedded at start; POST /search ranks queries against it by cosine." };
         var pooling = new Option<string?>("--pooling") { Description = "mean, cls, max or pooler; default: what the model folder says, else mean." };
         pooling.AcceptOnlyFromAmong("mean", "cls", "max", "pooler");
         var backend = new EncoderBackendOptions();
         var command = new Command("serve", "Serve embeddings over HTTP: Hugging Face TEI routes (/embed, /embed_all, /tokenize, /similarity, /info, /health, /metrics) and OpenAI's /v1/embeddings.")
         {
-            model, host, port, modelId, batchTokens, maxWait, maxQueue, maxInputs, maxBody, autoTruncate, corpus, pooling,
+            model, host, port, modelId, batchTokens, maxWait, maxQueue, maxInputs, maxBody, autoTruncate, corpus, threads, pooling,
         };
         backend.AddTo(command);
         command.SetAction(async (result, cancel) =>
@@ -35,6 +36,17 @@ internal static class ServeCommand
             string given = result.GetValue(model) ?? Environment.GetEnvironmentVariable(NativeAlign.IO.HubCache.ModelVariable) ?? "all-MiniLM-L6-v2";
             var modelPath = EmbedCommand.ResolveModel(result.GetValue(model));
             var options = EmbedCommand.WithPooling(backend.Options(result) with { BatchTokens = result.GetValue(batchTokens) }, result.GetValue(pooling));
+            if (result.GetValue(threads) is { } threadCount)
+            {
+                if (threadCount < 1)
+                {
+                    throw new NativeAlignException(ErrorKind.Usage, $"--threads {threadCount} must be at least 1");
+                }
+
+                // Read once, when the CPU backend's thread team is first built; nothing has built it yet in this process.
+                Environment.SetEnvironmentVariable("NATIVEALIGN_THREADS", threadCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
             // The corpus is read before the model loads, so a wrong path fails at once.
             string[]? lines = null;
             if (result.GetValue(corpus) is { } corpusPath)

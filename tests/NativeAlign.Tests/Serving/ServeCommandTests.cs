@@ -15,10 +15,10 @@ namespace NativeAlign.Tests.Serving;
 public sealed partial class ServeCommandTests
 {
     [Test]
-    public async Task SigtermAnswersTheRequestInFlightAndExitsZero()
+    public async Task SigtermAnswersTheRequestInFlightAndExitsZeroAndThreadsCapsTheWorkers()
     {
         string model = LoadingTestSupport.RequireDefaultModel();
-        var info = CliProcess.StartInfo(Path.GetTempPath(), "serve", "--model", model, "--port", "0", "--model-id", "m");
+        var info = CliProcess.StartInfo(Path.GetTempPath(), "serve", "--model", model, "--port", "0", "--model-id", "m", "--threads", "1");
         using var process = Process.Start(info)!;
         var stderr = new StringBuilder();
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -46,6 +46,21 @@ public sealed partial class ServeCommandTests
             string address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
             using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(2) };
             Assert.That((await http.GetAsync("/health")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+            // --threads 1: the CPU backend's worker team (threads named "NativeAlign worker N", built at the first
+            // product) has no helper, where this test process, uncapped, has one per core beyond the caller's.
+            using (var warm = await http.PostAsync("/embed", new StringContent("""{"inputs": "warm up"}""", Encoding.UTF8, "application/json")))
+            {
+                Assert.That(warm.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            }
+
+            var names = Directory.GetDirectories($"/proc/{process.Id}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToArray();
+            Assert.That(names.Count(n => n.StartsWith("NativeAlign wor", StringComparison.Ordinal)), Is.EqualTo(0), string.Join(", ", names));
+            Assert.That(NativeAlign.Backends.Cpu.WorkerTeam.Shared.Threads, Is.EqualTo(Environment.ProcessorCount), "uncapped: one thread per core");
+            Assert.That(NativeAlign.Backends.Cpu.GemmPaths.ThreadLimit("3", 16), Is.EqualTo(3));
+            Assert.That(NativeAlign.Backends.Cpu.GemmPaths.ThreadLimit("64", 16), Is.EqualTo(16));
+            Assert.That(NativeAlign.Backends.Cpu.GemmPaths.ThreadLimit("0", 16), Is.EqualTo(16));
+            Assert.That(NativeAlign.Backends.Cpu.GemmPaths.ThreadLimit("x", 16), Is.EqualTo(16));
 
             // A request large enough to still be running when the signal comes.
             var texts = Enumerable.Range(0, 64).Select(i => $"Sentence {i}: " + string.Join(" ", Enumerable.Repeat("the quick brown fox jumps over the lazy dog", 12))).ToArray();
