@@ -21,6 +21,11 @@ internal static class CommandRunner
 
     private static readonly CancellationTokenSource CancelSource = new();
 
+    /// <summary>
+    /// Set by a command whose normal end is a signal (<c>serve</c>): its drained stop then exits 0, as service managers expect.
+    /// </summary>
+    public static bool StoppedBySignalIsSuccess { get; set; }
+
     /// <summary>Parses and runs <paramref name="args"/> against <paramref name="root"/>.</summary>
     public static int Invoke(RootCommand root, string[] args)
     {
@@ -32,7 +37,7 @@ internal static class CommandRunner
         try
         {
             int code = root.Parse(args).InvokeAsync(config, CancelSource.Token).GetAwaiter().GetResult();
-            if (code == 0 && CancelSource.IsCancellationRequested)
+            if (code == 0 && CancelSource.IsCancellationRequested && !StoppedBySignalIsSuccess)
             {
                 Console.Error.WriteLine("nativealign: interrupted after the output was committed; it is complete");
                 return Cancelled;

@@ -74,14 +74,22 @@ internal static class EmbedCommand
 
     /// <summary>The shared <c>--model</c> option.</summary>
     internal static Option<string?> ModelOption() =>
-        new("--model", "-m") { Description = "Model folder (config.json + weights + tokenizer); default: models/all-MiniLM-L6-v2 under the repository root." };
+        new("--model", "-m") { Description = "Model folder (config.json + weights + tokenizer) or a Hugging Face id org/name found in the local hub cache (HF_HUB_CACHE, HF_HOME); default: $NATIVEALIGN_MODEL, else models/all-MiniLM-L6-v2 under the repository root." };
 
-    /// <summary>The given model folder, or the default model under the repository root (found upward from the binary and the working directory).</summary>
+    /// <summary>
+    /// The given model (a folder, or org/name from the Hugging Face cache), else <c>NATIVEALIGN_MODEL</c>, else the default
+    /// model under the repository root (found upward from the binary and the working directory).
+    /// </summary>
     internal static string ResolveModel(string? model)
     {
+        if (string.IsNullOrEmpty(model))
+        {
+            model = Environment.GetEnvironmentVariable(HubCache.ModelVariable);
+        }
+
         if (!string.IsNullOrEmpty(model))
         {
-            return model;
+            return HubCache.Resolve(model);
         }
 
         foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
@@ -99,7 +107,7 @@ internal static class EmbedCommand
             }
         }
 
-        throw new NativeAlignException(ErrorKind.Usage, "no --model given and the default model (models/all-MiniLM-L6-v2 under the repository root) is not installed; run scripts/setup.sh");
+        throw new NativeAlignException(ErrorKind.Usage, $"no --model given, {HubCache.ModelVariable} is not set, and the default model (models/all-MiniLM-L6-v2 under the repository root) is not installed; run scripts/setup.sh");
     }
 
     /// <summary>Options with the <c>--pooling</c> choice applied: a mode, or "pooler" for CLS through BERT's pooler.</summary>

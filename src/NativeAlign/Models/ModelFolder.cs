@@ -88,6 +88,8 @@ public sealed class ModelFolder : IDisposable
     public static ModelFolder Open(string directory, ModelFolderOptions? options = null)
     {
         options ??= new ModelFolderOptions();
+        // A hub id (org/name) that is not a folder here is looked up in the local Hugging Face cache.
+        directory = HubCache.Resolve(directory);
         if (options.OnnxFile is null && directory.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(directory))
         {
             // An ONNX file named as the model: its folder is the model folder (the one above, for Optimum's onnx/ subfolder).

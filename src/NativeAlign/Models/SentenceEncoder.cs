@@ -116,7 +116,7 @@ public sealed class TokenEmbeddings
 }
 
 /// <summary>
-/// A loaded sentence encoder: tokenizer, transformer and pooling head. Load once, then call <see cref="Embed"/> or
+/// A loaded sentence encoder: tokenizer, transformer and pooling head. Load once, then call <see cref="Embed(ReadOnlySpan{string}, IProgress{int}?, CancellationToken)"/> or
 /// <see cref="EncodeTokens"/> from any number of threads; dispose when done (disposal waits for calls in flight and
 /// frees the weights).
 /// </summary>
@@ -128,7 +128,7 @@ public sealed class TokenEmbeddings
 /// for (int i = 0; i &lt; e.Dimension; i++) cosine += e[0][i] * e[1][i]; // normalised: the dot product is the cosine
 /// </code>
 /// </example>
-public sealed class SentenceEncoder : IDisposable
+public sealed partial class SentenceEncoder : IDisposable
 {
     private readonly IDisposable _owned;
     private readonly TransformerEncoder _encoder;
@@ -190,6 +190,9 @@ public sealed class SentenceEncoder : IDisposable
 
     /// <summary>The layer pooled (0 = embeddings … L = last).</summary>
     public int Layer => _layer;
+
+    /// <summary>Token budget per batch (<see cref="SentenceEncoderOptions.BatchTokens"/>).</summary>
+    public int BatchTokens => _batchTokens;
 
     /// <summary>The tokenizer, or null when the encoder was built without one (token ids only).</summary>
     public ITokenizer? Tokenizer => _tokenizer;
@@ -410,7 +413,7 @@ public sealed class SentenceEncoder : IDisposable
     /// Waits for the calls in progress on other threads, then releases the weights and the backend.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called on a thread that is itself inside a call on this encoder (for
-    /// example from an <see cref="Embed"/> progress callback): that call could never finish, so Dispose refuses instead
+    /// example from an <see cref="Embed(ReadOnlySpan{string}, IProgress{int}?, CancellationToken)"/> progress callback): that call could never finish, so Dispose refuses instead
     /// of waiting forever; dispose after the call returns.</exception>
     public void Dispose()
     {

@@ -26,6 +26,8 @@ public static class TokenizerLoader
     public static Tokenizer FromModelFolder(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        // A hub id (org/name) that is not a folder here is looked up in the local Hugging Face cache, as models are.
+        directory = HubCache.Resolve(directory);
         if (!Directory.Exists(directory))
         {
             throw new ModelFormatException(directory, null, "model folder not found");

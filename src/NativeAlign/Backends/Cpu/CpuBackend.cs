@@ -463,6 +463,8 @@ public sealed class CpuBackend : IComputeBackend
     {
     }
 
+    private static readonly ParallelOptions RowParallelism = new() { MaxDegreeOfParallelism = GemmPaths.MaxThreads };
+
     private static void ForRowBlocks(int rows, Action<int, int> body)
     {
         int blocks = (rows + RowsPerTask - 1) / RowsPerTask;
@@ -472,7 +474,7 @@ public sealed class CpuBackend : IComputeBackend
             return;
         }
 
-        Parallel.For(0, blocks, blk => body(blk * RowsPerTask, Math.Min(rows, (blk + 1) * RowsPerTask)));
+        Parallel.For(0, blocks, RowParallelism, blk => body(blk * RowsPerTask, Math.Min(rows, (blk + 1) * RowsPerTask)));
     }
 
     private static HostMatrix Host(BackendMatrix m) => HostBackend.Host(m, BackendName);

@@ -53,6 +53,19 @@ internal static class GemmPaths
         return requested;
     }
 
-    /// <summary>Threads a GEMM may use: one per core the process may run on.</summary>
-    public static int MaxThreads { get; } = Math.Max(1, Environment.ProcessorCount);
+    /// <summary>The environment variable that caps the CPU backend's threads (as OMP_NUM_THREADS does for BLAS), read once at start.</summary>
+    public const string ThreadsVariable = "NATIVEALIGN_THREADS";
+
+    /// <summary>
+    /// Threads a GEMM or a row-parallel kernel may use: one per core the process may run on, or fewer when
+    /// <see cref="ThreadsVariable"/> says so (a server sharing the machine, several processes side by side).
+    /// </summary>
+    public static int MaxThreads { get; } = ThreadLimit(Environment.GetEnvironmentVariable(ThreadsVariable), Environment.ProcessorCount);
+
+    /// <summary>The thread cap <paramref name="value"/> asks for, between 1 and <paramref name="processors"/>; unset or not a positive integer: all.</summary>
+    public static int ThreadLimit(string? value, int processors)
+    {
+        int all = Math.Max(1, processors);
+        return int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n > 0 ? Math.Min(n, all) : all;
+    }
 }

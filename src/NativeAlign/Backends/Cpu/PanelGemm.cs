@@ -44,7 +44,7 @@ internal static unsafe class PanelGemm
         fixed (float* pc = c)
         {
             nint aAddress = (nint)pa, cAddress = (nint)pc;
-            int workers = Math.Min(Environment.ProcessorCount, panels);
+            int workers = Math.Min(GemmPaths.MaxThreads, panels);
             int perWorker = (panels + workers - 1) / workers;
             Parallel.For(0, workers, worker =>
             {
