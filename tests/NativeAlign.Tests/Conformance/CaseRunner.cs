@@ -43,15 +43,42 @@ internal static class CaseRunner
 
     public static float Sentinel => BitConverter.UInt32BitsToSingle(SentinelBits);
 
+    /// <summary>Runs <paramref name="c"/> on <paramref name="backend"/>; never throws for what the backend does.</summary>
     public static Verdict Run(IComputeBackend backend, OpCase c)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(c);
         if (backend.Unsupported(c.Spec) is { } reason)
         {
-            return RunRefused(backend, c, reason);
+            try
+            {
+                c.Attempt(backend);
+            }
+            catch (BackendException)
+            {
+                return new Verdict(VerdictKind.Refused, $"declared unsupported and refused: {reason}");
+            }
+            catch (Exception e) when (e is not AssertionException)
+            {
+                return new Verdict(VerdictKind.Fail, $"declared unsupported ({reason}) but failed with {e.GetType().Name} instead of a BackendException: {e.Message}");
+            }
+
+            return new Verdict(VerdictKind.Fail, $"declared unsupported ({reason}) but ran it without refusing");
         }
 
+        try
+        {
+            return c.RunAndJudge(backend);
+        }
+        catch (Exception e) when (e is not AssertionException)
+        {
+            return new Verdict(VerdictKind.Fail, $"threw {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>The output as a view at the start of sentinel-filled storage; then <see cref="Judge"/>.</summary>
+    public static Verdict RunMatrixCase(IComputeBackend backend, MatrixOpCase c)
+    {
         int count = c.OutputRows * c.OutputColumns;
         double[] expected = c.Expected();
         if (expected.Length != count)
@@ -60,9 +87,8 @@ internal static class CaseRunner
         }
 
         var host = new float[count + Guard];
-        try
+        using (var session = new CaseSession(backend))
         {
-            using var session = new CaseSession(backend);
             var storage = session.Track(backend.Allocate(1, count + Guard));
             host.AsSpan().Fill(Sentinel);
             backend.Upload(host, storage);
@@ -71,36 +97,11 @@ internal static class CaseRunner
             host.AsSpan().Clear();
             backend.Download(storage, host);
         }
-        catch (Exception e) when (e is not AssertionException)
-        {
-            return new Verdict(VerdictKind.Fail, $"threw {e.GetType().Name}: {e.Message}");
-        }
 
         return Judge(c, host, expected);
     }
 
-    private static Verdict RunRefused(IComputeBackend backend, OpCase c, string reason)
-    {
-        int count = c.OutputRows * c.OutputColumns;
-        try
-        {
-            using var session = new CaseSession(backend);
-            var output = session.Track(backend.Allocate(c.OutputRows, c.OutputColumns));
-            c.Execute(session, output);
-        }
-        catch (BackendException)
-        {
-            return new Verdict(VerdictKind.Refused, $"declared unsupported and refused: {reason}");
-        }
-        catch (Exception e) when (e is not AssertionException)
-        {
-            return new Verdict(VerdictKind.Fail, $"declared unsupported ({reason}) but failed with {e.GetType().Name} instead of a BackendException: {e.Message}");
-        }
-
-        return new Verdict(VerdictKind.Fail, $"declared unsupported ({reason}) but ran a {count}-element output without refusing");
-    }
-
-    private static Verdict Judge(OpCase c, float[] storage, double[] expected)
+    private static Verdict Judge(MatrixOpCase c, float[] storage, double[] expected)
     {
         int count = expected.Length;
         for (int i = count; i < storage.Length; i++)

@@ -22,15 +22,11 @@ internal abstract record OpCase
     /// <summary>The op's normalised-MSE bound (<see cref="OpBounds"/>).</summary>
     public virtual double Bound => OpBounds.For(Op);
 
-    public abstract int OutputRows { get; }
+    /// <summary>Runs the case on a backend that declares it supported and judges the result against the oracle.</summary>
+    public abstract Verdict RunAndJudge(IComputeBackend backend);
 
-    public abstract int OutputColumns { get; }
-
-    /// <summary>The float64 oracle's output (row-major), NaN where C# semantics give NaN.</summary>
-    public abstract double[] Expected();
-
-    /// <summary>Uploads the inputs, prepares the weights and runs the op into <paramref name="output"/>.</summary>
-    public abstract void Execute(CaseSession session, BackendMatrix output);
+    /// <summary>Calls the op once with the case's inputs, result unread: how a backend that declares it unsupported must refuse it.</summary>
+    public abstract void Attempt(IComputeBackend backend);
 
     public sealed override string ToString() => Name;
 
@@ -49,8 +45,30 @@ internal abstract record OpCase
     protected static string Nan(int at, string what) => at >= 0 ? $"-nan-{what}{at}" : string.Empty;
 }
 
+/// <summary>A case whose op writes one activation matrix: judged by <see cref="CaseRunner.RunMatrixCase"/> (sentinels, NaN placement, NMSE).</summary>
+internal abstract record MatrixOpCase : OpCase
+{
+    public abstract int OutputRows { get; }
+
+    public abstract int OutputColumns { get; }
+
+    /// <summary>The float64 oracle's output (row-major), NaN where C# semantics give NaN.</summary>
+    public abstract double[] Expected();
+
+    /// <summary>Uploads the inputs, prepares the weights and runs the op into <paramref name="output"/>.</summary>
+    public abstract void Execute(CaseSession session, BackendMatrix output);
+
+    public sealed override Verdict RunAndJudge(IComputeBackend backend) => CaseRunner.RunMatrixCase(backend, this);
+
+    public sealed override void Attempt(IComputeBackend backend)
+    {
+        using var session = new CaseSession(backend);
+        Execute(session, session.Track(backend.Allocate(OutputRows, OutputColumns)));
+    }
+}
+
 /// <summary>An elementwise activation over a rows × columns input (in place when <see cref="InPlace"/>); NaN planted at flat indices <see cref="NaNAt"/>.</summary>
-internal sealed record ActivationCase(ActivationKind Kind, int Rows, int Columns) : OpCase
+internal sealed record ActivationCase(ActivationKind Kind, int Rows, int Columns) : MatrixOpCase
 {
     public bool InPlace { get; init; }
 
@@ -60,7 +78,7 @@ internal sealed record ActivationCase(ActivationKind Kind, int Rows, int Columns
 
     public override BackendOp Op => BackendOp.Activation;
 
-    public override string Name => $"activation-{Kind}-{Rows}x{Columns}{(InPlace ? "-inplace" : string.Empty)}{(NaNAt.Length > 0 ? "-nan" : string.Empty)}";
+    public override string Name => $"activation-{Kind}-{Rows}x{Columns}{(Scale != 6 ? $"-scale{Scale}" : string.Empty)}{(InPlace ? "-inplace" : string.Empty)}{(NaNAt.Length > 0 ? "-nan" : string.Empty)}";
 
     public override OpSpec Spec => new(BackendOp.Activation, WeightType.F32) { Activation = Kind };
 
@@ -89,7 +107,7 @@ internal sealed record ActivationCase(ActivationKind Kind, int Rows, int Columns
 }
 
 /// <summary>y = act(x·Wᵀ + b) + residual with W [N, K] of <see cref="Type"/>; a NaN at column K/2 of row <see cref="NaNRow"/> when ≥ 0.</summary>
-internal sealed record LinearCase(WeightType Type, int M, int N, int K, bool Bias, ActivationKind Activation, bool Residual) : OpCase
+internal sealed record LinearCase(WeightType Type, int M, int N, int K, bool Bias, ActivationKind Activation, bool Residual) : MatrixOpCase
 {
     public int BlockSize { get; init; } = 32;
 
@@ -139,7 +157,7 @@ internal sealed record LinearCase(WeightType Type, int M, int N, int K, bool Bia
 }
 
 /// <summary>Layer norm of rows × columns values (uniform ±<see cref="Scale"/> around <see cref="Offset"/>) with gains of <see cref="GainType"/>.</summary>
-internal sealed record LayerNormCase(int Rows, int Columns, float Epsilon) : OpCase
+internal sealed record LayerNormCase(int Rows, int Columns, float Epsilon) : MatrixOpCase
 {
     public WeightType GainType { get; init; } = WeightType.F32;
 
@@ -202,7 +220,7 @@ internal sealed record LayerNormCase(int Rows, int Columns, float Epsilon) : OpC
 internal readonly record struct NaNPlacement(string Matrix, int Row, int Head);
 
 /// <summary>Attention over a padded batch; q and k uniform ±<see cref="Scale"/>, v ±1.</summary>
-internal sealed record AttentionCase(int Batch, int SequenceLength, int Heads, int HeadSize, int[] Lengths) : OpCase
+internal sealed record AttentionCase(int Batch, int SequenceLength, int Heads, int HeadSize, int[] Lengths) : MatrixOpCase
 {
     public float Scale { get; init; } = 2;
 
@@ -253,7 +271,7 @@ internal sealed record AttentionCase(int Batch, int SequenceLength, int Heads, i
 }
 
 /// <summary>Mean pooling of a padded batch; a NaN in row <see cref="NaNRow"/> of the batch when ≥ 0.</summary>
-internal sealed record MeanPoolCase(int SequenceLength, int[] Lengths, int Columns) : OpCase
+internal sealed record MeanPoolCase(int SequenceLength, int[] Lengths, int Columns) : MatrixOpCase
 {
     public int NaNRow { get; init; } = -1;
 
@@ -285,7 +303,7 @@ internal sealed record MeanPoolCase(int SequenceLength, int[] Lengths, int Colum
 }
 
 /// <summary>The first row of each sequence: a copy, held to bit equality.</summary>
-internal sealed record ClsPoolCase(int Batch, int SequenceLength, int Columns) : OpCase
+internal sealed record ClsPoolCase(int Batch, int SequenceLength, int Columns) : MatrixOpCase
 {
     public override BackendOp Op => BackendOp.ClsPool;
 
@@ -306,7 +324,7 @@ internal sealed record ClsPoolCase(int Batch, int SequenceLength, int Columns) :
 }
 
 /// <summary>Row-wise L2 normalisation, optionally with an all-zero row, a row of tiny values (norm below the 1e-12 clamp) and a NaN row.</summary>
-internal sealed record L2NormalizeCase(int Rows, int Columns) : OpCase
+internal sealed record L2NormalizeCase(int Rows, int Columns) : MatrixOpCase
 {
     public int ZeroRow { get; init; } = -1;
 
@@ -362,7 +380,7 @@ internal sealed record L2NormalizeCase(int Rows, int Columns) : OpCase
 }
 
 /// <summary>Word + position (+ token type) rows gathered and summed; the word table in <see cref="WordType"/>, 50 × hidden.</summary>
-internal sealed record EmbeddingSumCase(WeightType WordType, int Hidden, int Tokens, bool TokenTypes) : OpCase
+internal sealed record EmbeddingSumCase(WeightType WordType, int Hidden, int Tokens, bool TokenTypes) : MatrixOpCase
 {
     private const int Vocabulary = 50, Positions = 20, Types = 2;
 
