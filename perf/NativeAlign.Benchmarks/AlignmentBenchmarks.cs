@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using NativeAlign.Alignment.Sentences;
 using NativeAlign.Alignment.Transport;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Benchmarks;
 
@@ -78,7 +79,7 @@ public class CosineTopKBenchmarks
         for (int q = 0; q < Queries; q++)
         {
             Array.Fill(sc, float.NegativeInfinity);
-            TopKSearch.Merge(_block.AsSpan((q % 256) * Corpus, Corpus), 0, idx, sc);
+            NativeAlign.Backends.TopKLists.MergeRow(_block.AsSpan((q % 256) * Corpus, Corpus), 0, idx, sc);
             sum += idx[0];
         }
 

@@ -6,33 +6,37 @@ public static partial class RetrievalKernels
     /// <summary>Work-items per query.</summary>
     public const int GroupSize = 64;
 
-    /// <summary>The largest k the kernel keeps; slots past it are returned empty.</summary>
+    /// <summary>The largest k the kernel keeps.</summary>
     public const int MaxK = 16;
 
     /// <summary>
-    /// The k candidates most cosine-similar to each query, best first. One work-group per query (launch
-    /// <c>queryCount · GroupSize</c> work-items): each work-item keeps a sorted top-k of the candidates it strides
-    /// over in local memory, then the first work-item merges the group's lists. Empty slots (k larger than the
-    /// candidate count or than <see cref="MaxK"/>) hold index −1 and score −∞; a zero vector has similarity 0.
+    /// The k corpus rows with the highest score·scale·(q·c) − bias[c] for each query, best first: one chunk of a streamed
+    /// search (the host merges chunks). One work-group per query (launch <c>queryCount · GroupSize</c> work-items): each
+    /// work-item keeps a sorted top-k of the rows it strides over in local memory, then the first work-item merges the
+    /// group's lists. The order is total — higher score first, equal scores by lower row — so the result does not depend
+    /// on how rows were spread over work-items; NaN scores are never kept. Empty slots hold row −1 and score −∞.
     /// </summary>
     /// <param name="queries">Queries, queryCount × dimension.</param>
-    /// <param name="candidates">Candidates, candidateCount × dimension.</param>
-    /// <param name="topIndices">Output, queryCount × k candidate indices.</param>
-    /// <param name="topScores">Output, queryCount × k cosine similarities.</param>
+    /// <param name="corpus">Corpus rows, corpusCount × dimension.</param>
+    /// <param name="bias">Per-row bias subtracted after scaling (read only when <paramref name="hasBias"/> is 1).</param>
+    /// <param name="topIndices">Output, queryCount × k corpus rows (chunk-local).</param>
+    /// <param name="topScores">Output, queryCount × k scores.</param>
     /// <param name="queryCount">Number of queries.</param>
-    /// <param name="candidateCount">Number of candidates.</param>
-    /// <param name="dimension">Embedding width.</param>
-    /// <param name="k">Neighbours per query.</param>
+    /// <param name="corpusCount">Number of corpus rows.</param>
+    /// <param name="dimension">Vector width.</param>
+    /// <param name="k">Rows kept per query (at most <see cref="MaxK"/>).</param>
+    /// <param name="scale">Factor on the inner product.</param>
+    /// <param name="hasBias">1 when <paramref name="bias"/> holds one value per corpus row, 0 for none.</param>
     [Kernel(LocalSizeX = GroupSize)]
-    public static void CosineTopK(
-        ReadOnlyGlobalBuffer<float> queries, ReadOnlyGlobalBuffer<float> candidates, GlobalBuffer<int> topIndices, GlobalBuffer<float> topScores,
-        int queryCount, int candidateCount, int dimension, int k)
+    public static void InnerProductTopK(
+        ReadOnlyGlobalBuffer<float> queries, ReadOnlyGlobalBuffer<float> corpus, ReadOnlyGlobalBuffer<float> bias, GlobalBuffer<int> topIndices, GlobalBuffer<float> topScores,
+        int queryCount, int corpusCount, int dimension, int k, float scale, int hasBias)
     {
         LocalBuffer<float> laneScores = LocalMemory.Allocate<float>(GroupSize * MaxK);
         LocalBuffer<int> laneIndices = LocalMemory.Allocate<int>(GroupSize * MaxK);
         int query = Math.Min(WorkItem.GroupId(0), queryCount - 1);
         int lane = WorkItem.LocalId(0);
-        int keep = Math.Min(k, MaxK);
+        int keep = Math.Max(0, Math.Min(k, MaxK));
         int own = lane * MaxK;
         for (int r = 0; r < keep; r++)
         {
@@ -41,26 +45,16 @@ public static partial class RetrievalKernels
         }
 
         int queryOffset = query * dimension;
-        float queryNorm = 0f;
-        for (int d = 0; d < dimension; d++)
-        {
-            queryNorm += queries[queryOffset + d] * queries[queryOffset + d];
-        }
-
-        queryNorm = MathF.Sqrt(queryNorm);
-        for (int c = lane; c < candidateCount; c += GroupSize)
+        for (int c = lane; c < corpusCount; c += GroupSize)
         {
             float dot = 0f;
-            float norm = 0f;
             for (int d = 0; d < dimension; d++)
             {
-                float value = candidates[(c * dimension) + d];
-                dot += queries[queryOffset + d] * value;
-                norm += value * value;
+                dot += queries[queryOffset + d] * corpus[(c * dimension) + d];
             }
 
-            float denominator = queryNorm * MathF.Sqrt(norm);
-            Insert(laneScores, laneIndices, own, keep, denominator > 0f ? dot / denominator : 0f, c);
+            float score = (dot * scale) - (hasBias == 1 ? bias[c] : 0f);
+            Insert(laneScores, laneIndices, own, keep, score, c);
         }
 
         WorkItem.Barrier();
@@ -82,16 +76,20 @@ public static partial class RetrievalKernels
         }
     }
 
-    /// <summary>Inserts (score, index) into the descending list of <paramref name="keep"/> entries at <paramref name="start"/>.</summary>
+    /// <summary>Whether (score, index) comes before (otherScore, otherIndex): higher score, then lower index; NaN never does.</summary>
+    private static bool Precedes(float score, int index, float otherScore, int otherIndex) =>
+        score > otherScore || (score == otherScore && index < otherIndex);
+
+    /// <summary>Inserts (score, index) into the ordered list of <paramref name="keep"/> entries at <paramref name="start"/>.</summary>
     private static void Insert(LocalBuffer<float> scores, LocalBuffer<int> indices, int start, int keep, float score, int index)
     {
-        if (index < 0 || keep == 0 || score <= scores[start + keep - 1])
+        if (index < 0 || keep == 0 || !Precedes(score, index, scores[start + keep - 1], indices[start + keep - 1]))
         {
             return;
         }
 
         int position = keep - 1;
-        while (position > 0 && scores[start + position - 1] < score)
+        while (position > 0 && Precedes(score, index, scores[start + position - 1], indices[start + position - 1]))
         {
             scores[start + position] = scores[start + position - 1];
             indices[start + position] = indices[start + position - 1];

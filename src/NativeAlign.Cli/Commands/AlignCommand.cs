@@ -82,6 +82,7 @@ internal static class AlignCommand
                 file.Commit(cancel);
             }
 
+            backend.Report(result, encoder.Backend);
             return Task.FromResult(0);
         });
         return command;

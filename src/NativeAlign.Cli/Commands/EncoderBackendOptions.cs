@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeAlign.Backends;
 using NativeAlign.Models;
 
 namespace NativeAlign.Cli.Commands;
@@ -30,9 +31,16 @@ internal sealed class EncoderBackendOptions
             + "attention time grows with the square of the length). Longer inputs are cut and counted as truncated; never more than the model's position table.",
     };
 
+    /// <summary>Whether to say, at the end, where the encoder, top-k and Sinkhorn ran.</summary>
+    public Option<bool> Verbose { get; } = new("--verbose")
+    {
+        Description = "At the end, say on stderr which backend and device ran the encoder, and how many top-k and Sinkhorn calls ran on it (or fell back to the host).",
+    };
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
+        command.Add(Verbose);
         command.Add(Backend);
         command.Add(Device);
         command.Add(Int8Activations);
@@ -47,6 +55,19 @@ internal sealed class EncoderBackendOptions
         Int8Activations = result.GetValue(Int8Activations),
         MaxTokens = result.GetValue(MaxTokens),
     };
+
+    /// <summary>The chosen backend on its own, for a command that runs retrieval without an encoder; the caller disposes it.</summary>
+    public IComputeBackend CreateBackend(ParseResult result) =>
+        ComputeBackends.Create(result.GetValue(Backend)!, result.GetValue(Device), result.GetValue(Int8Activations));
+
+    /// <summary>With <c>--verbose</c>, one stderr line naming the backend, its device and the retrieval and transport calls it ran.</summary>
+    public void Report(ParseResult result, IComputeBackend backend)
+    {
+        if (result.GetValue(Verbose))
+        {
+            Console.Error.WriteLine($"nativealign: backend {ComputeBackends.Describe(backend)}: {backend.Counts}");
+        }
+    }
 
     private static Option<string> CreateBackend()
     {

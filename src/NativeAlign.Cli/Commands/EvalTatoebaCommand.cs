@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
+using NativeAlign.Alignment.Sentences;
+using NativeAlign.Backends;
 using NativeAlign.Cli.IO;
 using NativeAlign.Models;
 using Spectre.Console;
@@ -46,9 +48,10 @@ internal static class EvalTatoebaCommand
 
                 var ex = encoder.Embed(xx, cancellationToken: cancel);
                 var ee = encoder.Embed(eng, cancellationToken: cancel);
-                rows.Add(new TatoebaResult(lang, xx.Length, Accuracy(ex.Data, ee.Data, xx.Length, ex.Dimension), Accuracy(ee.Data, ex.Data, xx.Length, ex.Dimension)));
+                rows.Add(new TatoebaResult(lang, xx.Length, Accuracy(ex.Data, ee.Data, xx.Length, ex.Dimension, encoder.Backend), Accuracy(ee.Data, ex.Data, xx.Length, ex.Dimension, encoder.Backend)));
             }
 
+            backend.Report(result, encoder.Backend);
             if (result.GetValue(json))
             {
                 WriteJson(rows, Console.OpenStandardOutput());
@@ -143,52 +146,25 @@ internal static class EvalTatoebaCommand
     }
 
     /// <summary>
-    /// Fraction of queries whose most cosine-similar target is their own translation (row i ↔ row i). Rows must be
-    /// L2-normalised, so the dot product is the cosine; ties go to the lowest index, as numpy's argmax does.
+    /// Fraction of queries whose most cosine-similar target is their own translation (row i ↔ row i), searched on
+    /// <paramref name="backend"/> (null: the CPU). Rows must be L2-normalised, so the dot product is the cosine; ties go
+    /// to the lowest index, as numpy's argmax does.
     /// </summary>
-    internal static double Accuracy(ReadOnlySpan<float> queries, ReadOnlySpan<float> targets, int count, int dimension)
+    internal static double Accuracy(ReadOnlySpan<float> queries, ReadOnlySpan<float> targets, int count, int dimension, IComputeBackend? backend = null)
     {
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        var top = TopKSearch.Search(queries[..(count * dimension)], count, targets[..(count * dimension)], count, dimension, 1, backend: backend);
         int correct = 0;
         for (int i = 0; i < count; i++)
         {
-            var q = queries.Slice(i * dimension, dimension);
-            int best = -1;
-            float bestScore = float.NegativeInfinity;
-            for (int j = 0; j < count; j++)
-            {
-                float s = Dot(q, targets.Slice(j * dimension, dimension));
-                if (s > bestScore)
-                {
-                    bestScore = s;
-                    best = j;
-                }
-            }
-
-            if (best == i)
-            {
-                correct++;
-            }
+            correct += top.Indices[i] == i ? 1 : 0;
         }
 
-        return count == 0 ? 0 : (double)correct / count;
-    }
-
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        var acc = System.Numerics.Vector<float>.Zero;
-        int i = 0, width = System.Numerics.Vector<float>.Count;
-        for (; i <= a.Length - width; i += width)
-        {
-            acc += new System.Numerics.Vector<float>(a[i..]) * new System.Numerics.Vector<float>(b[i..]);
-        }
-
-        float sum = System.Numerics.Vector.Sum(acc);
-        for (; i < a.Length; i++)
-        {
-            sum += a[i] * b[i];
-        }
-
-        return sum;
+        return (double)correct / count;
     }
 
     private static void WriteJson(List<TatoebaResult> rows, Stream stream)

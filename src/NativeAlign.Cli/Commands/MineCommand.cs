@@ -72,14 +72,18 @@ internal static class MineCommand
             // Blank lines embed to the same vector and would pair with each other, or with real sentences: left out.
             var a = new VectorRowSubset((IVectorRows?)sourceSpill ?? sourceRows!, source.BlankLines);
             var b = new VectorRowSubset((IVectorRows?)targetSpill ?? targetRows!, target.BlankLines);
+            // The k-NN searches run where the encoder ran; with both sides precomputed, on the backend asked for.
+            using var ownBackend = encoder is null ? backend.CreateBackend(result) : null;
+            var searchBackend = encoder?.Backend ?? ownBackend!;
             List<MinedPair> pairs;
             using (var progress = new SearchProgress(mode))
             {
-                pairs = MarginMiner.Mine(a, b, options, progress, cancel);
+                pairs = MarginMiner.Mine(a, b, options with { Backend = searchBackend }, progress, cancel);
                 progress.Finish();
             }
 
             Write(outputPath, [.. pairs.Select(p => p with { Source = a.Original((int)p.Source), Target = b.Original((int)p.Target) })], source, target, result.GetValue(indices), cancel);
+            backend.Report(result, searchBackend);
             return Task.FromResult(0);
         });
         return command;

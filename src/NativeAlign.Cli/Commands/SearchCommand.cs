@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using NativeAlign.Alignment.Sentences;
+using NativeAlign.Backends;
 using NativeAlign.Cli.IO;
 using NativeAlign.IO;
 using NativeAlign.Models;
@@ -48,7 +49,7 @@ internal static class SearchCommand
             using var encoder = SentenceEncoder.Load(modelPath, backend.Options(result) with { Normalize = true });
             var q = MineCommand.Embed(encoder, queries, "embedding queries", cancel);
             var c = MineCommand.Embed(encoder, lines, "embedding corpus", cancel);
-            var top = Search(q, c, Math.Min(neighbours, Math.Max(1, lines.Length)), result.GetValue(csls) ? penaltyK : null);
+            var top = Search(q, c, Math.Min(neighbours, Math.Max(1, lines.Length)), result.GetValue(csls) ? penaltyK : null, encoder.Backend);
             if (path is null)
             {
                 Write(Console.Out, top, lines);
@@ -64,16 +65,17 @@ internal static class SearchCommand
                 file.Commit(cancel);
             }
 
+            backend.Report(result, encoder.Backend);
             return Task.FromResult(0);
         });
         return command;
     }
 
     /// <summary>Cosine top-k, or CSLS top-k when <paramref name="cslsK"/> is given.</summary>
-    internal static TopKResult Search(SentenceEmbeddings queries, SentenceEmbeddings corpus, int k, int? cslsK) =>
+    internal static TopKResult Search(SentenceEmbeddings queries, SentenceEmbeddings corpus, int k, int? cslsK, IComputeBackend? backend = null) =>
         cslsK is { } penalty
-            ? Csls.Retrieve(queries.Data, queries.Count, corpus.Data, corpus.Count, queries.Dimension, penalty, k)
-            : TopKSearch.Search(queries.Data, queries.Count, corpus.Data, corpus.Count, queries.Dimension, k);
+            ? Csls.Retrieve(queries.Data, queries.Count, corpus.Data, corpus.Count, queries.Dimension, penalty, k, backend: backend)
+            : TopKSearch.Search(queries.Data, queries.Count, corpus.Data, corpus.Count, queries.Dimension, k, backend: backend);
 
     private static void Write(TextWriter w, TopKResult top, string[] corpus)
     {

@@ -20,6 +20,15 @@ internal static class HostBackend
         return new HostMatrix(rows, columns, s.Data);
     }
 
+    public static HostMatrix Borrow(ReadOnlyMemory<float> data, int rows, int columns)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+
+        // The ops that take a borrowed matrix only read it; the writable view never escapes the matrix.
+        return new HostMatrix(rows, columns, System.Runtime.InteropServices.MemoryMarshal.AsMemory(data));
+    }
+
     public static HostMatrix Host(BackendMatrix m, string backend) =>
         m as HostMatrix ?? throw new BackendException($"the {backend} backend got a matrix owned by another backend ({m.GetType().Name})");
 

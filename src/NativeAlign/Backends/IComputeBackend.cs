@@ -28,6 +28,12 @@ public enum BackendOp
 
     /// <summary>Per-row L2 normalisation.</summary>
     L2Normalize,
+
+    /// <summary>Inner-product top-k of query rows against corpus rows (cosine on normalised rows), with a per-row bias.</summary>
+    TopK,
+
+    /// <summary>A batch of entropic optimal-transport problems (balanced, unbalanced or partial), log-domain Sinkhorn.</summary>
+    Sinkhorn,
 }
 
 /// <summary>Elementwise activations.</summary>
@@ -108,6 +114,12 @@ public readonly record struct OpSpec(BackendOp Op, WeightType WeightType, int Ro
     /// <summary>For <see cref="BackendOp.Linear"/> and <see cref="BackendOp.Activation"/>: the activation applied.</summary>
     public ActivationKind Activation { get; init; }
 
+    /// <summary>For <see cref="BackendOp.TopK"/>: neighbours kept per query.</summary>
+    public int K { get; init; }
+
+    /// <summary>For <see cref="BackendOp.Sinkhorn"/>: the problem kind (Rows and Columns then give the largest sides).</summary>
+    public TransportKind Transport { get; init; }
+
     /// <summary>The op and its shape in words, for error messages ("Linear [384, 1536] Q4 (block 32) + Gelu").</summary>
     public override string ToString()
     {
@@ -131,6 +143,16 @@ public readonly record struct OpSpec(BackendOp Op, WeightType WeightType, int Ro
         if (Activation != ActivationKind.None)
         {
             text.Append(" + ").Append(Activation);
+        }
+
+        if (K > 0)
+        {
+            text.Append(", k ").Append(K);
+        }
+
+        if (Op == BackendOp.Sinkhorn)
+        {
+            text.Append(", ").Append(Transport);
         }
 
         return text.ToString();
@@ -159,6 +181,13 @@ public interface IComputeBackend : IDisposable
     /// are whatever the storage holds; disposing the view releases nothing.
     /// </summary>
     BackendMatrix View(BackendMatrix storage, int rows, int columns);
+
+    /// <summary>
+    /// A rows × columns matrix holding <paramref name="data"/> (at least rows·columns floats), for ops that only read
+    /// it: backends keeping activations in host memory borrow the memory without copying (the caller must not change
+    /// it while the matrix is in use), device backends copy it to the device. The caller disposes the matrix.
+    /// </summary>
+    BackendMatrix Borrow(ReadOnlyMemory<float> data, int rows, int columns);
 
     /// <summary>Copies rows × columns host floats into <paramref name="destination"/>.</summary>
     void Upload(ReadOnlySpan<float> source, BackendMatrix destination);
@@ -195,6 +224,26 @@ public interface IComputeBackend : IDisposable
 
     /// <summary>Per-row x/max(‖x‖₂, 1e-12); output may alias input.</summary>
     void L2Normalize(BackendMatrix input, BackendMatrix output);
+
+    /// <summary>
+    /// Scores every query row q against every corpus row c as scale·(q·c) − bias[c] (bias empty: none) and merges the
+    /// scores into the running top-k lists of the queries: <paramref name="indices"/> and <paramref name="scores"/> hold
+    /// queries.Rows lists of k = indices.Length / queries.Rows entries, best first, where corpus row c has index
+    /// <paramref name="firstIndex"/> + c. The order is total: higher score first, equal scores keep the lower index
+    /// (so merging chunks in corpus order gives the same lists as one pass), NaN scores are never selected, and empty
+    /// slots hold index −1 and score −∞. Streaming a corpus is a sequence of calls, one chunk each.
+    /// </summary>
+    void TopK(BackendMatrix queries, BackendMatrix corpus, long firstIndex, ReadOnlySpan<float> bias, float scale, Span<long> indices, Span<float> scores);
+
+    /// <summary>
+    /// Solves every problem of <paramref name="batch"/> (costs and marginals on the host) with <paramref name="options"/>,
+    /// writing <see cref="SinkhornBatch.Plans"/> and <see cref="SinkhornBatch.Iterations"/>: POT 0.8.2's iterations and
+    /// stopping rules for each <see cref="TransportKind"/>, in the log domain.
+    /// </summary>
+    void Sinkhorn(SinkhornBatch batch, SinkhornOptions options);
+
+    /// <summary>How many retrieval and transport calls this backend ran, and how many it handed to the host instead.</summary>
+    OpCounts Counts { get; }
 }
 
 /// <summary>Binding a model's ops to a backend.</summary>

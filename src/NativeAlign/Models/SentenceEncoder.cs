@@ -1,6 +1,3 @@
-using NativeAlign.Backends.Cpu;
-using NativeAlign.Backends.OpenCl;
-using NativeAlign.Backends.Reference;
 using NativeAlign.Backends;
 using NativeAlign.IO;
 using NativeAlign.Tensors;
@@ -36,7 +33,7 @@ public sealed record SentenceEncoderOptions
     public int Device { get; init; }
 
     /// <summary>
-    /// Int8 activations in products with 4-bit weights (<see cref="CpuBackend.Int8Activations"/>), as ONNX Runtime runs
+    /// Int8 activations in products with 4-bit weights (<see cref="NativeAlign.Backends.Cpu.CpuBackend.Int8Activations"/>), as ONNX Runtime runs
     /// MatMulNBits at accuracy level 4; "cpu" backend only. Off by default (float32 activations).
     /// </summary>
     public bool Int8Activations { get; init; }
@@ -166,6 +163,12 @@ public sealed class SentenceEncoder : IDisposable
     /// <summary>The encoder's configuration.</summary>
     public EncoderConfig Config => _encoder.Config;
 
+    /// <summary>
+    /// The backend the encoder runs on, which retrieval and transport can share (<see cref="BackendOp.TopK"/>,
+    /// <see cref="BackendOp.Sinkhorn"/>) so that <c>--backend opencl</c> keeps them on the same device. Owned by the encoder.
+    /// </summary>
+    public IComputeBackend Backend => _encoder.Backend;
+
     /// <summary>Width of the sentence embeddings.</summary>
     public int Dimension => _head.Dimension;
 
@@ -284,14 +287,8 @@ public sealed class SentenceEncoder : IDisposable
         }
     }
 
-    private static IComputeBackend CreateBackend(SentenceEncoderOptions options) => options.Backend switch
-    {
-        _ when options.Int8Activations && options.Backend != "cpu" => throw new NativeAlignException(ErrorKind.Usage, $"int8 activations run on the cpu backend only, not on '{options.Backend}'"),
-        "cpu" => new CpuBackend { Int8Activations = options.Int8Activations },
-        "reference" => new ReferenceBackend(),
-        "opencl" => OpenClBackend.Create(options.Device),
-        _ => throw new NativeAlignException(ErrorKind.Usage, $"unknown backend '{options.Backend}' (expected cpu, opencl or reference)"),
-    };
+    private static IComputeBackend CreateBackend(SentenceEncoderOptions options) =>
+        ComputeBackends.Create(options.Backend, options.Device, options.Int8Activations);
 
     /// <summary>Embeds each text; row i of the result belongs to texts[i].</summary>
     /// <param name="texts">The inputs.</param>

@@ -44,6 +44,8 @@ public sealed class OpenClCommandTests
 
     [TestCase("itermax")]
     [TestCase("ot")]
+    [TestCase("uot")]
+    [TestCase("pot")]
     public void Align_OnOpenCl_WritesTheCpuLinks(string method)
     {
         // Line-aligned pairs this time: the same sentences in order.
@@ -112,6 +114,41 @@ public sealed class OpenClCommandTests
         var (cpu, device) = BothBackendsPrinting(["demo", "--model", _model]);
         AssertSameFigures(cpu, device, 1.5e-3);
         Assert.That(device, Does.Contain($"{DemoCommand.Pairs.Length} of {DemoCommand.Pairs.Length} true pairs recovered"));
+    }
+
+    /// <summary>
+    /// <c>--verbose</c> names the backend that ran the command, and its counters show top-k and Sinkhorn ran there: on
+    /// the OpenCL device, not on the host.
+    /// </summary>
+    [TestCase("mine", "TopK 2 calls")]
+    [TestCase("search", "TopK 1 call ")]
+    [TestCase("search-csls", "TopK 3 calls")]
+    [TestCase("eval", "TopK 2 calls")]
+    [TestCase("align-ot", "Sinkhorn 1 call ")]
+    [TestCase("align-uot", "Sinkhorn 1 call ")]
+    [TestCase("align-pot", "Sinkhorn 1 call ")]
+    public void Verbose_ShowsRetrievalAndTransportRanOnTheDevice(string command, string counted)
+    {
+        string data = Path.Combine(_dir, "tatoeba");
+        Directory.CreateDirectory(data);
+        foreach (var name in new[] { "tatoeba.deu-eng.deu", "tatoeba.deu-eng.eng" })
+        {
+            File.WriteAllLines(Path.Combine(data, name), File.ReadLines(Path.Combine(TestPaths.SharedData, "tatoeba", name)).Take(12));
+        }
+
+        string output = Path.Combine(_dir, "out");
+        string[] args = command switch
+        {
+            "mine" => ["mine", "--src", _src, "--tgt", _tgt, "--output", output, "--quiet"],
+            "search" => ["search", "--query", _src, "--corpus", _tgt, "--output", output],
+            "search-csls" => ["search", "--query", _src, "--corpus", _tgt, "--output", output, "--csls"],
+            "eval" => ["eval", "tatoeba", "--data", data],
+            _ => ["align", "--src", _src, "--tgt", _tgt, "--output", output, "--method", command["align-".Length..]],
+        };
+        var (code, stderr) = AlignCommandTests.RunCapturingErrors([.. args, "--model", _model, "--backend", "opencl", "--verbose"]);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stderr, Does.Contain("nativealign: backend opencl (").And.Contain(counted), stderr);
+        Assert.That(stderr, Does.Not.Contain("on the host"), stderr);
     }
 
     [TestCase("align")]

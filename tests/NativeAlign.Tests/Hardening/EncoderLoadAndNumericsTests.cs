@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using NativeAlign.Alignment.Sentences;
 using NativeAlign.Alignment.Transport;
+using NativeAlign.Tensors;
 using NativeAlign.Alignment.Words;
 using NativeAlign.Models;
 using NativeAlign.Tests.IO;

@@ -102,6 +102,18 @@ public sealed class BackendBindingTests
 
         public void L2Normalize(BackendMatrix input, BackendMatrix output) => Count(() => _inner.L2Normalize(input, output));
 
+        public OpCounts Counts => _inner.Counts;
+
+        public BackendMatrix Borrow(ReadOnlyMemory<float> data, int rows, int columns) => _inner.Borrow(data, rows, columns);
+
+        public void TopK(BackendMatrix queries, BackendMatrix corpus, long firstIndex, ReadOnlySpan<float> bias, float scale, Span<long> indices, Span<float> scores)
+        {
+            OpsRun++;
+            _inner.TopK(queries, corpus, firstIndex, bias, scale, indices, scores);
+        }
+
+        public void Sinkhorn(SinkhornBatch batch, SinkhornOptions options) => Count(() => _inner.Sinkhorn(batch, options));
+
         public void Dispose() => _inner.Dispose();
 
         private void Count(Action run)

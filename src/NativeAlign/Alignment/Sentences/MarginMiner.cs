@@ -1,3 +1,4 @@
+using NativeAlign.Backends;
 using NativeAlign.Tensors;
 
 namespace NativeAlign.Alignment.Sentences;
@@ -55,8 +56,14 @@ public sealed record MiningOptions
     /// </summary>
     public int QueryBlockRows { get; init; } = 16384;
 
-    /// <summary>Threads (0 = all cores).</summary>
+    /// <summary>Threads of the CPU backend used when <see cref="Backend"/> is null (0 = all cores).</summary>
     public int Threads { get; init; }
+
+    /// <summary>
+    /// The backend both k-NN searches run on (<see cref="BackendOp.TopK"/>); null: a CPU backend with
+    /// <see cref="Threads"/> threads. The caller keeps owning it.
+    /// </summary>
+    public IComputeBackend? Backend { get; init; }
 }
 
 /// <summary>How far a streamed mining run is: which search, and how many of its queries are done.</summary>
@@ -247,7 +254,7 @@ public static class MarginMiner
         {
             int qn = Math.Min(blockRows, nq - q0);
             queries.Read(q0, qn, block.AsSpan(0, qn * dim));
-            var search = new TopKSearch(block, qn, dim, k, options.Threads);
+            using var search = new TopKSearch(block, qn, dim, k, options.Threads, options.Backend);
             for (int c0 = 0; c0 < nc; c0 += chunkRows)
             {
                 cancel.ThrowIfCancellationRequested();
@@ -337,11 +344,12 @@ public static class Csls
     /// <param name="k">Neighbourhood size of the hubness penalties (10 in the paper).</param>
     /// <param name="neighbours">How many targets to return per source.</param>
     /// <param name="chunkRows">Rows per streamed chunk.</param>
-    public static TopKResult Retrieve(ReadOnlySpan<float> source, int sourceCount, ReadOnlySpan<float> target, int targetCount, int dim, int k = 10, int neighbours = 1, int chunkRows = 4096)
+    /// <param name="backend">The backend the three searches run on (null: the CPU backend).</param>
+    public static TopKResult Retrieve(ReadOnlySpan<float> source, int sourceCount, ReadOnlySpan<float> target, int targetCount, int dim, int k = 10, int neighbours = 1, int chunkRows = 4096, IComputeBackend? backend = null)
     {
-        var rT = MarginMiner.RowMeans(TopKSearch.Search(source, sourceCount, target, targetCount, dim, Math.Max(1, Math.Min(k, Math.Max(1, targetCount))), chunkRows));
-        var rS = MarginMiner.RowMeans(TopKSearch.Search(target, targetCount, source, sourceCount, dim, Math.Max(1, Math.Min(k, Math.Max(1, sourceCount))), chunkRows));
-        var search = new TopKSearch(source, sourceCount, dim, neighbours);
+        var rT = MarginMiner.RowMeans(TopKSearch.Search(source, sourceCount, target, targetCount, dim, Math.Max(1, Math.Min(k, Math.Max(1, targetCount))), chunkRows, backend: backend));
+        var rS = MarginMiner.RowMeans(TopKSearch.Search(target, targetCount, source, sourceCount, dim, Math.Max(1, Math.Min(k, Math.Max(1, sourceCount))), chunkRows, backend: backend));
+        using var search = new TopKSearch(source, sourceCount, dim, neighbours, backend: backend);
         for (int c0 = 0; c0 < targetCount; c0 += chunkRows)
         {
             int rows = Math.Min(chunkRows, targetCount - c0);

@@ -1,5 +1,6 @@
-using System.Runtime.Intrinsics;
+using NativeAlign.Backends;
 using NativeAlign.Backends.Cpu;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Alignment.Sentences;
 
@@ -36,34 +37,39 @@ public sealed class TopKResult
 }
 
 /// <summary>
-/// Exact inner-product top-k search that streams over the corpus: the corpus is fed in chunks, each query block ×
-/// chunk product is computed with <see cref="GemmF32"/> into a buffer of blockRows × chunkRows floats, and every row of
-/// that buffer is merged into the running top-k of its query. Memory is the chunk buffers plus queries×k — never the
-/// queries×corpus matrix. With L2-normalised vectors (<see cref="Normalize"/>) the scores are cosine similarities.
+/// Exact inner-product top-k search that streams over the corpus on a compute backend (<see cref="BackendOp.TopK"/>):
+/// the queries are handed to the backend once, each corpus chunk as it comes, and every chunk's scores are merged into
+/// the running top-k of each query. Memory is the chunk plus queries×k — never the queries×corpus matrix (the CPU
+/// backend computes blocks of 256 queries × the chunk with one GEMM each). With L2-normalised vectors
+/// (<see cref="Normalize"/>) the scores are cosine similarities.
 /// </summary>
 /// <remarks>
 /// An optional per-corpus-row bias is subtracted from the scores before selection (score = scale·q·c − bias[c]),
-/// which turns the same search into CSLS retrieval (2·cos − r(c)). Ties keep the lower corpus index first.
+/// which turns the same search into CSLS retrieval (2·cos − r(c)). Ties keep the lower corpus index first; NaN scores
+/// are never selected.
 /// </remarks>
-public sealed class TopKSearch
+public sealed class TopKSearch : IDisposable
 {
-    private const int QueryBlock = 256;
-    private readonly float[] _queries;
     private readonly int _dim;
     private readonly TopKResult _result;
-    private readonly int _threads;
+    private readonly IComputeBackend _backend;
+    private readonly bool _ownsBackend;
+    private readonly BackendMatrix _queries;
 
-    /// <summary>Prepares a search of <paramref name="queryCount"/> queries [queryCount×dim] for the <paramref name="k"/> best corpus rows.</summary>
-    public TopKSearch(ReadOnlySpan<float> queries, int queryCount, int dim, int k, int threads = 0)
-        : this(Checked(queries, queryCount, dim), queryCount, dim, k, threads)
+    /// <summary>
+    /// Prepares a search of <paramref name="queryCount"/> queries [queryCount×dim] for the <paramref name="k"/> best corpus
+    /// rows on <paramref name="backend"/> (null: the CPU backend with <paramref name="threads"/> threads, 0 = all cores).
+    /// </summary>
+    public TopKSearch(ReadOnlySpan<float> queries, int queryCount, int dim, int k, int threads = 0, IComputeBackend? backend = null)
+        : this(Checked(queries, queryCount, dim), queryCount, dim, k, threads, backend)
     {
     }
 
     /// <summary>
     /// Searches with the first <paramref name="queryCount"/> rows of <paramref name="queries"/>, which the caller lends
-    /// (not copied; it must not change until the search is done): a streamed search reuses one block buffer.
+    /// (not copied on a host backend; it must not change until the search is done): a streamed search reuses one block buffer.
     /// </summary>
-    internal TopKSearch(float[] queries, int queryCount, int dim, int k, int threads)
+    internal TopKSearch(float[] queries, int queryCount, int dim, int k, int threads, IComputeBackend? backend)
     {
         if (queryCount < 0 || dim <= 0 || (long)queryCount * dim > queries.Length)
         {
@@ -75,10 +81,24 @@ public sealed class TopKSearch
             throw new NativeAlignException(ErrorKind.Usage, $"top-k: k must be in 1..4096, got {k}");
         }
 
-        _queries = queries;
-        _dim = dim;
-        _result = new TopKResult(queryCount, k);
-        _threads = threads <= 0 ? Environment.ProcessorCount : threads;
+        _ownsBackend = backend is null;
+        _backend = backend ?? new CpuBackend { Threads = threads };
+        try
+        {
+            _backend.Require(new OpSpec(BackendOp.TopK, WeightType.F32, 0, dim) { K = k });
+            _dim = dim;
+            _result = new TopKResult(queryCount, k);
+            _queries = _backend.Borrow(queries.AsMemory(0, queryCount * dim), queryCount, dim);
+        }
+        catch
+        {
+            if (_ownsBackend)
+            {
+                _backend.Dispose();
+            }
+
+            throw;
+        }
     }
 
     private static float[] Checked(ReadOnlySpan<float> queries, int queryCount, int dim)
@@ -111,146 +131,38 @@ public sealed class TopKSearch
             return;
         }
 
-        // The chunk is pinned, not copied: the caller's buffer is the only copy of the corpus rows in memory.
+        // The chunk is pinned and lent, not copied, on a host backend: the caller's buffer stays the only copy in memory.
         unsafe
         {
-            fixed (float* pChunk = chunk, pBias = bias)
+            fixed (float* pChunk = chunk)
             {
-                AddPinned((nint)pChunk, rows, firstIndex, bias.IsEmpty ? 0 : (nint)pBias, scale);
+                using var pinned = new PinnedFloats(pChunk, chunk.Length);
+                using var corpus = _backend.Borrow(pinned.Memory, rows, _dim);
+                _backend.TopK(_queries, corpus, firstIndex, bias, scale, _result.Indices, _result.Scores);
             }
         }
     }
 
-    private unsafe void AddPinned(nint chunkPtr, int rows, long firstIndex, nint biasPtr, float scale)
+    /// <summary>Releases the queries' backend copy (and the backend, when the search made its own).</summary>
+    public void Dispose()
     {
-        int blocks = (_result.Queries + QueryBlock - 1) / QueryBlock;
-        int workers = Math.Max(1, Math.Min(_threads, blocks));
-        int next = -1;
-        void Work()
+        _queries.Dispose();
+        if (_ownsBackend)
         {
-            var chunk = new ReadOnlySpan<float>((float*)chunkPtr, rows * _dim);
-            var bias = biasPtr == 0 ? default : new ReadOnlySpan<float>((float*)biasPtr, rows);
-            var buffer = new float[QueryBlock * rows];
-            while (true)
-            {
-                int b = Interlocked.Increment(ref next);
-                if (b >= blocks)
-                {
-                    return;
-                }
-
-                int q0 = b * QueryBlock, qn = Math.Min(QueryBlock, _result.Queries - q0);
-                GemmF32.Compute(qn, rows, _dim, _queries.AsSpan(q0 * _dim, qn * _dim), _dim, chunk, _dim, transposeB: true, buffer, rows);
-                for (int r = 0; r < qn; r++)
-                {
-                    var row = buffer.AsSpan(r * rows, rows);
-                    if (scale != 1f || !bias.IsEmpty)
-                    {
-                        for (int c = 0; c < rows; c++)
-                        {
-                            row[c] = (row[c] * scale) - (bias.IsEmpty ? 0f : bias[c]);
-                        }
-                    }
-
-                    Merge(row, firstIndex, _result.Indices.AsSpan((q0 + r) * _result.K, _result.K), _result.Scores.AsSpan((q0 + r) * _result.K, _result.K));
-                }
-            }
+            _backend.Dispose();
         }
-
-        if (workers == 1)
-        {
-            Work();
-            return;
-        }
-
-        var tasks = new Task[workers - 1];
-        for (int t = 0; t < tasks.Length; t++)
-        {
-            tasks[t] = Task.Run(Work);
-        }
-
-        Work();
-        Task.WaitAll(tasks);
-    }
-
-    /// <summary>Merges a row of scores into a descending top-k list; a vector compare skips blocks below the current k-th score.</summary>
-    internal static void Merge(ReadOnlySpan<float> row, long firstIndex, Span<long> idx, Span<float> sc)
-    {
-        int k = sc.Length;
-        float floor = sc[k - 1];
-        int c = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; c <= row.Length - 16; c += 16)
-            {
-                var v = Vector512.Create(row.Slice(c, 16));
-                if (Vector512.GreaterThanAny(v, Vector512.Create(floor)))
-                {
-                    for (int l = 0; l < 16; l++)
-                    {
-                        if (row[c + l] > floor)
-                        {
-                            Insert(row[c + l], firstIndex + c + l, idx, sc);
-                            floor = sc[k - 1];
-                        }
-                    }
-                }
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; c <= row.Length - 8; c += 8)
-            {
-                var v = Vector256.Create(row.Slice(c, 8));
-                if (Vector256.GreaterThanAny(v, Vector256.Create(floor)))
-                {
-                    for (int l = 0; l < 8; l++)
-                    {
-                        if (row[c + l] > floor)
-                        {
-                            Insert(row[c + l], firstIndex + c + l, idx, sc);
-                            floor = sc[k - 1];
-                        }
-                    }
-                }
-            }
-        }
-
-        for (; c < row.Length; c++)
-        {
-            if (row[c] > floor)
-            {
-                Insert(row[c], firstIndex + c, idx, sc);
-                floor = sc[k - 1];
-            }
-        }
-    }
-
-    private static void Insert(float score, long index, Span<long> idx, Span<float> sc)
-    {
-        // Strictly greater than the k-th: equal scores keep the earlier (lower) corpus index.
-        int p = sc.Length - 1;
-        while (p > 0 && sc[p - 1] < score)
-        {
-            sc[p] = sc[p - 1];
-            idx[p] = idx[p - 1];
-            p--;
-        }
-
-        sc[p] = score;
-        idx[p] = index;
     }
 
     /// <summary>Searches an in-memory corpus chunk by chunk (<paramref name="chunkRows"/> rows at a time).</summary>
     public static TopKResult Search(
-        ReadOnlySpan<float> queries, int queryCount, ReadOnlySpan<float> corpus, int corpusCount, int dim, int k, int chunkRows = 4096, int threads = 0)
+        ReadOnlySpan<float> queries, int queryCount, ReadOnlySpan<float> corpus, int corpusCount, int dim, int k, int chunkRows = 4096, int threads = 0, IComputeBackend? backend = null)
     {
         if (corpusCount < 0 || (long)corpusCount * dim != corpus.Length)
         {
             throw new NativeAlignException(ErrorKind.Usage, $"top-k: {corpusCount} corpus rows × {dim} dimensions do not match {corpus.Length} values");
         }
 
-        var search = new TopKSearch(queries, queryCount, dim, k, threads);
+        using var search = new TopKSearch(queries, queryCount, dim, k, threads, backend);
         chunkRows = Math.Max(1, chunkRows);
         for (int c0 = 0; c0 < corpusCount; c0 += chunkRows)
         {

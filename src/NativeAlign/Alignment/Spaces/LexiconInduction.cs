@@ -80,7 +80,7 @@ public static class LexiconInduction
             var allSources = sourceVectors.ToArray();
             TopKSearch.Normalize(allSources, sourceWords.Count, dim);
             var rS = MarginMiner.RowMeans(TopKSearch.Search(targets, targetWords.Count, allSources, sourceWords.Count, dim, Math.Min(10, sourceWords.Count)));
-            var search = new TopKSearch(queries, order.Count, dim, neighbours);
+            using var search = new TopKSearch(queries, order.Count, dim, neighbours);
             search.AddChunk(targets, targetWords.Count, 0, rS, scale: 2f);
             top = search.Result;
         }

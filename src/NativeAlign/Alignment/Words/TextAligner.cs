@@ -216,7 +216,7 @@ public sealed class TextAligner
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var links = WordAligner.AlignBatch(similarities, shapes, method, srcMasses, tgtMasses);
+        var links = WordAligner.AlignBatch(similarities, shapes, method, srcMasses, tgtMasses, _encoder.Backend);
         var result = new TextAlignment[count];
         for (int p = 0; p < count; p++)
         {

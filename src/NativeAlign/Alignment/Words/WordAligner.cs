@@ -1,4 +1,6 @@
 using NativeAlign.Alignment.Transport;
+using NativeAlign.Backends;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Alignment.Words;
 
@@ -62,7 +64,7 @@ public static class WordAligner
 
     /// <summary>
     /// Aligns many sentence pairs at once: the transport methods solve all their problems in one
-    /// <see cref="SinkhornSolver.SolveBatch"/> call, the other methods run the pairs in parallel. Results are identical
+    /// <see cref="SinkhornSolver.SolveBatch(SinkhornBatch, SinkhornOptions, IComputeBackend)"/> call, the other methods run the pairs in parallel. Results are identical
     /// to calling <see cref="Align"/> on each pair.
     /// </summary>
     /// <param name="similarities">One similarity matrix per pair, row-major srcWords×tgtWords.</param>
@@ -70,9 +72,10 @@ public static class WordAligner
     /// <param name="options">Method and parameters.</param>
     /// <param name="srcMasses">Per-pair source masses for <see cref="WordMassKind.Norm"/>, else null.</param>
     /// <param name="tgtMasses">Per-pair target masses for <see cref="WordMassKind.Norm"/>, else null.</param>
+    /// <param name="backend">The backend the transport methods' batch runs on (<see cref="BackendOp.Sinkhorn"/>); null: the CPU solver.</param>
     public static WordLink[][] AlignBatch(
         IReadOnlyList<float[]> similarities, IReadOnlyList<(int Source, int Target)> shapes, WordAlignerOptions options,
-        IReadOnlyList<float[]>? srcMasses = null, IReadOnlyList<float[]>? tgtMasses = null)
+        IReadOnlyList<float[]>? srcMasses = null, IReadOnlyList<float[]>? tgtMasses = null, IComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(similarities);
         ArgumentNullException.ThrowIfNull(shapes);
@@ -123,7 +126,15 @@ public static class WordAligner
             }
         }
 
-        SinkhornSolver.SolveBatch(batch, options.ToSinkhornOptions());
+        if (backend is null)
+        {
+            SinkhornSolver.SolveBatch(batch, options.ToSinkhornOptions());
+        }
+        else
+        {
+            SinkhornSolver.SolveBatch(batch, options.ToSinkhornOptions(), backend);
+        }
+
         for (int p = 0; p < shapes.Count; p++)
         {
             var (n, m) = shapes[p];

@@ -1,4 +1,5 @@
 using NativeAlign.Alignment.Transport;
+using NativeAlign.Tensors;
 
 namespace NativeAlign.Alignment.Words;
 

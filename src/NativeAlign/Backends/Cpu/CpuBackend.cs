@@ -64,8 +64,17 @@ public sealed class CpuBackend : IComputeBackend
     /// <inheritdoc />
     public BackendMatrix Allocate(int rows, int columns) => HostBackend.Allocate(rows, columns);
 
+    /// <summary>Threads the retrieval and transport ops use (0, the default: every core).</summary>
+    public int Threads { get; init; }
+
+    /// <inheritdoc />
+    public OpCounts Counts { get; } = new();
+
     /// <inheritdoc />
     public BackendMatrix View(BackendMatrix storage, int rows, int columns) => HostBackend.View(storage, rows, columns, BackendName);
+
+    /// <inheritdoc />
+    public BackendMatrix Borrow(ReadOnlyMemory<float> data, int rows, int columns) => HostBackend.Borrow(data, rows, columns);
 
     /// <inheritdoc />
     public void Upload(ReadOnlySpan<float> source, BackendMatrix destination) => HostBackend.Upload(source, destination, BackendName);
@@ -439,6 +448,21 @@ public sealed class CpuBackend : IComputeBackend
 
             CpuKernels.Scale(y.Row(i), 1 / Math.Max(norm, 1e-12f));
         }
+    }
+
+    /// <inheritdoc />
+    public void TopK(BackendMatrix queries, BackendMatrix corpus, long firstIndex, ReadOnlySpan<float> bias, float scale, Span<long> indices, Span<float> scores)
+    {
+        CpuTopK.Run(Host(queries), Host(corpus), firstIndex, bias, scale, indices, scores, Threads);
+        Counts.Add(BackendOp.TopK, (long)queries.Rows * corpus.Rows);
+    }
+
+    /// <inheritdoc />
+    public void Sinkhorn(SinkhornBatch batch, SinkhornOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CpuSinkhorn.SolveBatch(batch, options, Threads);
+        Counts.Add(BackendOp.Sinkhorn, batch.Count);
     }
 
     /// <inheritdoc />

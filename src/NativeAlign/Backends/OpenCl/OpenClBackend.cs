@@ -1,9 +1,12 @@
 using System.Runtime.InteropServices;
+using NativeAlign.Backends.Cpu;
 using NativeAlign.Kernels;
+using NativeAlign.Kernels.Alignment;
 using NativeAlign.Kernels.Attention;
 using NativeAlign.Kernels.Elementwise;
 using NativeAlign.Kernels.Embeddings;
 using NativeAlign.Kernels.Gemm;
+using NativeAlign.Kernels.Retrieval;
 using NativeAlign.Kernels.Rows;
 using NativeAlign.Tensors;
 
@@ -14,7 +17,9 @@ namespace NativeAlign.Backends.OpenCl;
 /// device. Weights are uploaded once when prepared: float32 as is, f16/bf16 widened to float32 at upload (the kernels
 /// read float32 only), 4-bit matrices kept packed on the device and dequantised in registers by the product kernel.
 /// Activations stay on the device between ops; only token ids, lengths and the final results cross to the host.
-/// Unsupported cases throw <see cref="BackendException"/>; nothing falls back to the CPU.
+/// Top-k and Sinkhorn run on the device too (the host merges streamed chunks' lists). Unsupported cases throw
+/// <see cref="BackendException"/>; the one fallback is explicit: transport problems with a side longer than
+/// <see cref="SinkhornKernels.MaxLength"/> are solved by the CPU solver and counted in <see cref="Counts"/>.
 /// </summary>
 /// <remarks>
 /// Kernels are enqueued on the context's in-order queue, so ops need no events between them; a download waits for
@@ -38,6 +43,9 @@ public sealed class OpenClBackend : IComputeBackend
         _noFloats = context.Upload<float>([0f]);
         _noBytes = context.Upload<byte>([0]);
     }
+
+    /// <inheritdoc />
+    public OpCounts Counts { get; } = new();
 
     /// <summary>The device the backend runs on.</summary>
     public OpenClDeviceInfo Device => _context.Device;
@@ -76,7 +84,12 @@ public sealed class OpenClBackend : IComputeBackend
             return q4;
         }
 
-        return op.Op == BackendOp.Attention ? AttentionUnsupportedReason(op.HeadSize) : null;
+        return op.Op switch
+        {
+            BackendOp.Attention => AttentionUnsupportedReason(op.HeadSize),
+            BackendOp.TopK when op.K > RetrievalKernels.MaxK => $"k {op.K} exceeds the {RetrievalKernels.MaxK} neighbours the top-k kernel keeps per query",
+            _ => null,
+        };
     }
 
     /// <summary>
@@ -123,6 +136,18 @@ public sealed class OpenClBackend : IComputeBackend
 
         // Every kernel addresses a matrix from element 0 with its own row and column counts, so a view is the same buffer.
         return new OpenClMatrix(s.Buffer, rows, columns, ownsBuffer: false);
+    }
+
+    /// <inheritdoc />
+    public BackendMatrix Borrow(ReadOnlyMemory<float> data, int rows, int columns)
+    {
+        long length = (long)rows * columns;
+        if (rows < 0 || columns < 0 || data.Length < length)
+        {
+            throw new ArgumentException($"a {rows}x{columns} matrix needs {length} floats, got {data.Length}");
+        }
+
+        return new OpenClMatrix(_context.Upload(data.Span[..(int)length]), rows, columns, ownsBuffer: true);
     }
 
     /// <inheritdoc />
@@ -361,6 +386,150 @@ public sealed class OpenClBackend : IComputeBackend
         }
 
         _context.Run(new RowKernels.L2NormalizeRowsKernel(x.Buffer, M(output).Buffer, RowKernels.GroupSize, x.Rows, x.Columns), new NDRange(x.Rows * RowKernels.GroupSize));
+    }
+
+    /// <inheritdoc />
+    public void TopK(BackendMatrix queries, BackendMatrix corpus, long firstIndex, ReadOnlySpan<float> bias, float scale, Span<long> indices, Span<float> scores)
+    {
+        var q = M(queries);
+        var c = M(corpus);
+        int k = TopKLists.Check(q, c, bias, indices, scores, BackendName);
+        if (k == 0 || c.Rows == 0)
+        {
+            return;
+        }
+
+        if (k > RetrievalKernels.MaxK)
+        {
+            throw new BackendException($"the opencl backend cannot run top-k with k {k}: the kernel keeps at most {RetrievalKernels.MaxK} neighbours per query");
+        }
+
+        using var deviceBias = bias.IsEmpty ? null : _context.Upload(bias);
+        using var chunkIndices = _context.Allocate<int>(q.Rows * k);
+        using var chunkScores = _context.Allocate<float>(q.Rows * k);
+        _context.Run(
+            new RetrievalKernels.InnerProductTopKKernel(q.Buffer, c.Buffer, deviceBias ?? _noFloats, chunkIndices, chunkScores, q.Rows, c.Rows, q.Columns, k, scale, bias.IsEmpty ? 0 : 1),
+            new NDRange(q.Rows * RetrievalKernels.GroupSize));
+        var hostIndices = new int[q.Rows * k];
+        var hostScores = new float[q.Rows * k];
+        chunkIndices.Read(hostIndices);
+        chunkScores.Read(hostScores);
+        for (int i = 0; i < q.Rows; i++)
+        {
+            TopKLists.MergeList(hostIndices.AsSpan(i * k, k), hostScores.AsSpan(i * k, k), firstIndex, indices.Slice(i * k, k), scores.Slice(i * k, k));
+        }
+
+        Counts.Add(BackendOp.TopK, (long)q.Rows * c.Rows);
+    }
+
+    /// <inheritdoc />
+    public void Sinkhorn(SinkhornBatch batch, SinkhornOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.Validate(options);
+        int count = batch.Count;
+        if (count == 0)
+        {
+            return;
+        }
+
+        // Problems with a side beyond the kernel's local-memory potentials go to the CPU solver, counted as a fallback.
+        var rows = new int[count];
+        var columns = new int[count];
+        var cellOffsets = new int[count];
+        var rowOffsets = new int[count];
+        var columnOffsets = new int[count];
+        var masses = new float[count];
+        var onHost = new List<int>();
+        for (int p = 0; p < count; p++)
+        {
+            bool fits = batch.Rows[p] <= SinkhornKernels.MaxLength && batch.Cols[p] <= SinkhornKernels.MaxLength;
+            if (!fits)
+            {
+                onHost.Add(p);
+            }
+
+            rows[p] = fits ? batch.Rows[p] : 0;
+            columns[p] = fits ? batch.Cols[p] : 0;
+            cellOffsets[p] = checked((int)batch.CellOffset(p));
+            rowOffsets[p] = checked((int)batch.RowOffset(p));
+            columnOffsets[p] = checked((int)batch.ColumnOffset(p));
+            masses[p] = options.Kind == TransportKind.Partial && fits && rows[p] > 0 && columns[p] > 0 ? (float)batch.PartialMass(p, options) : 1f;
+        }
+
+        // OpenCL refuses zero-length buffers: an all-empty batch still binds one element.
+        using var costs = _context.Upload<float>(batch.Costs.Length == 0 ? [0f] : batch.Costs);
+        using var sources = _context.Upload<float>(batch.SourceWeights.Length == 0 ? [0f] : batch.SourceWeights);
+        using var targets = _context.Upload<float>(batch.TargetWeights.Length == 0 ? [0f] : batch.TargetWeights);
+        using var deviceRows = _context.Upload<int>(rows);
+        using var deviceColumns = _context.Upload<int>(columns);
+        using var deviceCells = _context.Upload<int>(cellOffsets);
+        using var deviceRowOffsets = _context.Upload<int>(rowOffsets);
+        using var deviceColumnOffsets = _context.Upload<int>(columnOffsets);
+        using var deviceMasses = _context.Upload<float>(masses);
+        using var plans = _context.Allocate<float>(Math.Max(1, batch.Plans.Length));
+        using var iterations = _context.Allocate<int>(count);
+        var global = new NDRange(count * SinkhornKernels.GroupSize);
+        switch (options.Kind)
+        {
+            case TransportKind.Balanced:
+                _context.Run(
+                    new SinkhornKernels.SinkhornBalancedKernel(
+                        costs, sources, targets, deviceRows, deviceColumns, deviceCells, deviceRowOffsets, deviceColumnOffsets, plans, iterations,
+                        count, options.Epsilon, options.MaxIterations, options.Tolerance),
+                    global);
+                break;
+            case TransportKind.Unbalanced:
+                _context.Run(
+                    new SinkhornKernels.SinkhornUnbalancedKernel(
+                        costs, sources, targets, deviceRows, deviceColumns, deviceCells, deviceRowOffsets, deviceColumnOffsets, plans, iterations,
+                        count, options.Epsilon, options.MaxIterations, options.Tolerance, options.MarginalRelaxation),
+                    global);
+                break;
+            default:
+                _context.Run(
+                    new SinkhornKernels.SinkhornPartialKernel(
+                        costs, sources, targets, deviceRows, deviceColumns, deviceCells, deviceRowOffsets, deviceColumnOffsets, deviceMasses, plans, iterations,
+                        count, options.Epsilon, options.MaxIterations, options.Tolerance),
+                    global);
+                break;
+        }
+
+        if (batch.Plans.Length > 0)
+        {
+            plans.Read(batch.Plans);
+        }
+
+        iterations.Read(batch.Iterations);
+        if (onHost.Count > 0)
+        {
+            SolveOnHost(batch, options, onHost);
+        }
+
+        Counts.Add(BackendOp.Sinkhorn, count - onHost.Count);
+    }
+
+    /// <summary>Solves the listed problems of <paramref name="batch"/> with the CPU solver (the explicit fallback for long sides).</summary>
+    private void SolveOnHost(SinkhornBatch batch, SinkhornOptions options, List<int> problems)
+    {
+        var part = new SinkhornBatch([.. problems.Select(p => batch.Rows[p])], [.. problems.Select(p => batch.Cols[p])]);
+        for (int t = 0; t < problems.Count; t++)
+        {
+            int p = problems[t];
+            batch.Cost(p).CopyTo(part.Cost(t));
+            batch.Source(p).CopyTo(part.Source(t));
+            batch.Target(p).CopyTo(part.Target(t));
+            part.TransportedMasses[t] = batch.TransportedMasses[p];
+        }
+
+        CpuSinkhorn.SolveBatch(part, options);
+        for (int t = 0; t < problems.Count; t++)
+        {
+            part.Plan(t).CopyTo(batch.Plan(problems[t]));
+            batch.Iterations[problems[t]] = part.Iterations[t];
+        }
+
+        Counts.AddFallback(BackendOp.Sinkhorn, problems.Count);
     }
 
     /// <summary>Waits until every enqueued kernel has finished (downloads wait by themselves).</summary>

@@ -20,7 +20,13 @@ public sealed class ReferenceBackend : IComputeBackend
     public BackendMatrix Allocate(int rows, int columns) => HostBackend.Allocate(rows, columns);
 
     /// <inheritdoc />
+    public OpCounts Counts { get; } = new();
+
+    /// <inheritdoc />
     public BackendMatrix View(BackendMatrix storage, int rows, int columns) => HostBackend.View(storage, rows, columns, BackendName);
+
+    /// <inheritdoc />
+    public BackendMatrix Borrow(ReadOnlyMemory<float> data, int rows, int columns) => HostBackend.Borrow(data, rows, columns);
 
     /// <inheritdoc />
     public void Upload(ReadOnlySpan<float> source, BackendMatrix destination) => HostBackend.Upload(source, destination, BackendName);
@@ -259,6 +265,40 @@ public sealed class ReferenceBackend : IComputeBackend
                 y.Row(i)[j] = (float)(x.Row(i)[j] * inv);
             }
         }
+    }
+
+    /// <inheritdoc />
+    public void TopK(BackendMatrix queries, BackendMatrix corpus, long firstIndex, ReadOnlySpan<float> bias, float scale, Span<long> indices, Span<float> scores)
+    {
+        var q = Host(queries);
+        var c = Host(corpus);
+        int k = TopKLists.Check(q, c, bias, indices, scores, BackendName);
+        var row = new float[c.Rows];
+        for (int i = 0; i < q.Rows && k > 0; i++)
+        {
+            for (int r = 0; r < c.Rows; r++)
+            {
+                double dot = 0;
+                for (int d = 0; d < q.Columns; d++)
+                {
+                    dot += (double)q.Row(i)[d] * c.Row(r)[d];
+                }
+
+                row[r] = (float)((scale * dot) - (bias.IsEmpty ? 0 : bias[r]));
+            }
+
+            TopKLists.MergeRow(row, firstIndex, indices.Slice(i * k, k), scores.Slice(i * k, k));
+        }
+
+        Counts.Add(BackendOp.TopK, (long)q.Rows * c.Rows);
+    }
+
+    /// <inheritdoc />
+    public void Sinkhorn(SinkhornBatch batch, SinkhornOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ReferenceSinkhorn.SolveBatch(batch, options);
+        Counts.Add(BackendOp.Sinkhorn, batch.Count);
     }
 
     /// <inheritdoc />

@@ -1,8 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using NativeAlign.Backends.Cpu;
 
-namespace NativeAlign.Alignment.Transport;
+namespace NativeAlign.Backends.Cpu;
 
 /// <summary>
 /// Small vector kernels shared by the transport solvers and the alignment extractors: axpy, max and shifted exp-sums

@@ -1,12 +1,11 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using NativeAlign.Tensors;
 
-using NativeAlign.Backends.Cpu;
+namespace NativeAlign.Backends.Cpu;
 
-namespace NativeAlign.Alignment.Transport;
-
-public static partial class SinkhornSolver
+internal static partial class CpuSinkhorn
 {
     // The balanced solver keeps K (n × pad(m)) and Kᵀ (m × pad(n)) with zero padding, so both matrix–vector products
     // are column-blocked broadcast-FMA loops over whole Vector512 blocks: for a 30×30 problem one product is 60 FMAs

@@ -1,6 +1,6 @@
-namespace NativeAlign.Alignment.Transport;
+namespace NativeAlign.Tensors;
 
-/// <summary>Which entropic transport problem a <see cref="SinkhornSolver"/> solves.</summary>
+/// <summary>Which entropic transport problem a Sinkhorn solve addresses.</summary>
 public enum TransportKind
 {
     /// <summary>Balanced optimal transport: both marginals are met exactly (Cuturi 2013; POT <c>ot.sinkhorn</c>).</summary>
