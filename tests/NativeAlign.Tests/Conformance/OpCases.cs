@@ -20,7 +20,8 @@ internal static class OpCases
     public static IReadOnlyList<OpCase> All { get; } = [.. Build()];
 
     private static IEnumerable<OpCase> Build() =>
-        Activation().Concat(Linear()).Concat(LayerNorm()).Concat(Attention()).Concat(Pooling()).Concat(L2Normalize()).Concat(EmbeddingSum());
+        Activation().Concat(Linear()).Concat(LayerNorm()).Concat(Attention()).Concat(Pooling()).Concat(L2Normalize()).Concat(EmbeddingSum())
+            .Concat(TopK()).Concat(Sinkhorn());
 
     private static IEnumerable<OpCase> Activation()
     {
@@ -209,6 +210,52 @@ internal static class OpCases
         yield return new EmbeddingSumCase(WeightType.F32, 32, 0, TokenTypes: true);
         yield return new EmbeddingSumCase(WeightType.F32, 32, 1, TokenTypes: false);
     }
+
+    private static IEnumerable<OpCase> TopK()
+    {
+        yield return new TopKCase(4, 16, 40, 5);
+        yield return new TopKCase(5, 24, 100, 4) { Chunks = [13, 60, 27], Bias = true, Scale = 2 };
+        yield return new TopKCase(3, 384, 50, 8) { Chunks = [32, 18] };
+        yield return new TopKCase(6, 1, 33, 3);
+
+        // Exact ties from duplicated rows, inside a chunk and across chunk borders: the lower index first, alone at k = 1.
+        foreach (int k in new[] { 1, 2, 4 })
+        {
+            yield return new TopKCase(3, 20, 40, k) { Chunks = [20, 20], Ties = [(2, 30), (7, 8), (11, 25)] };
+        }
+
+        yield return new TopKCase(3, 20, 40, 3) { Chunks = [16, 24], Bias = true, Ties = [(1, 39), (5, 6), (15, 16)] };
+
+        // More slots than rows, an empty chunk, the device kernel's largest k and one past it, a corpus of 300 rows.
+        yield return new TopKCase(2, 8, 3, 5);
+        yield return new TopKCase(2, 8, 20, 3) { Chunks = [10, 0, 10] };
+        yield return new TopKCase(4, 32, 120, 16) { Chunks = [64, 56] };
+        yield return new TopKCase(2, 32, 40, 17);
+        yield return new TopKCase(7, 48, 300, 6) { Chunks = [128, 128, 44] };
+        yield return new TopKCase(0, 16, 10, 2);
+
+        // NaN: a corpus row with a NaN scores NaN and is never selected; a query with a NaN selects nothing.
+        yield return new TopKCase(4, 16, 30, 4) { NaNCorpusRow = 9 };
+        yield return new TopKCase(4, 16, 30, 4) { NaNQuery = 2 };
+    }
+
+    private static IEnumerable<OpCase> Sinkhorn()
+    {
+        foreach (var kind in new[] { TransportKind.Balanced, TransportKind.Unbalanced, TransportKind.Partial })
+        {
+            float? mass = kind == TransportKind.Partial ? 0.6f : null;
+            yield return new SinkhornCase(kind, [(5, 7), (1, 1), (12, 9), (2, 16)]) { Mass = mass };
+            yield return new SinkhornCase(kind, [(0, 4), (3, 3), (4, 0)]) { Mass = mass };
+            yield return new SinkhornCase(kind, [(6, 6), (4, 9)]) { Mass = mass, ZeroWeight = true };
+            yield return new SinkhornCase(kind, [(7, 5)]) { Mass = mass, Epsilon = 0.5f };
+
+            // A side longer than the device kernel's 256: the OpenCL backend hands it to the CPU solver (and counts it).
+            yield return new SinkhornCase(kind, [(260, 6), (3, 4)]) { Mass = mass };
+        }
+
+        yield return new SinkhornCase(TransportKind.Unbalanced, [(6, 8)]) { Relaxation = 0.1f };
+        yield return new SinkhornCase(TransportKind.Partial, [(6, 8), (3, 3)]);
+    }
 }
 
 /// <summary>
@@ -252,8 +299,24 @@ internal static class OpBounds
     /// </summary>
     public const double Products = 1e-9;
 
+    /// <summary>
+    /// Top-k scores: a float32 dot product of d terms is within γ_d·Σ|q·c| of exact (γ_64 ≈ 3.8e-6), so each reported
+    /// score may differ from the float64 one by 1e-5 of Σ|scale·q·c| + |bias|, and entries may swap only within that;
+    /// the verdict reports the worst relative score error squared, bounded by this.
+    /// </summary>
+    public const double Scores = 1e-10;
+
+    /// <summary>
+    /// Transport plans at the fixed point: each entry is exp((f + g − C)/ε), whose float32 exponent carries an error of
+    /// a few u·|f + g − C|/ε, ~1e-6 for ε ≥ 0.1 and costs below 1, so NMSE ~1e-12 at worst (measured: 5e-13). Bound
+    /// 1e-10, far below a 1 % error in the largest cell of the batches here (NMSE ≥ 1e-4/1584 ≈ 6e-8).
+    /// </summary>
+    public const double Transport = 1e-10;
+
     public static double For(BackendOp op) => op switch
     {
+        BackendOp.TopK => Scores,
+        BackendOp.Sinkhorn => Transport,
         BackendOp.ClsPool => Copy,
         BackendOp.EmbeddingSum or BackendOp.MeanPool or BackendOp.L2Normalize => FewRoundings,
         BackendOp.Activation => Elementwise,

@@ -7,8 +7,9 @@ namespace NativeAlign.Tests.Conformance;
 
 /// <summary>
 /// The suite must be able to fail: a real backend wrapped in a decorator that makes one op slightly wrong (the
-/// largest output element scaled by 1.01; the bias of Linear dropped; one float written just past the output) has
-/// every affected case of that op reported as a failure by <see cref="CaseRunner"/>, and every other case still passes.
+/// largest output element or plan cell scaled by 1.01; the bias of Linear or top-k dropped; top-k ties in reverse
+/// order; one float written just past the output) has every affected case of that op reported as a failure by
+/// <see cref="CaseRunner"/>, and every other case still passes.
 /// </summary>
 [TestFixture]
 public sealed class PlantedMutationTests
@@ -58,6 +59,37 @@ public sealed class PlantedMutationTests
         Assert.That(linear.Count(c => c.Bias), Is.GreaterThan(20));
     }
 
+    [Test]
+    public void TopKWithoutItsBias_FailsEveryBiasedCase_AndReversedTies_FailEveryTieCase()
+    {
+        var topK = OpCases.All.OfType<TopKCase>().ToArray();
+        var noBias = new MutatedBackend(_cpu, Mutation.DropTopKBias, BackendOp.TopK);
+        foreach (var c in topK)
+        {
+            Assert.That(CaseRunner.Run(noBias, c).Failed, Is.EqualTo(c.Bias), $"{c.Name} without bias");
+        }
+
+        var swapped = new MutatedBackend(_cpu, Mutation.SwapTopKTies, BackendOp.TopK);
+        foreach (var c in topK.Where(c => c.Ties.Length > 0 && c.K > 1))
+        {
+            swapped.Changes = 0;
+            var verdict = CaseRunner.Run(swapped, c);
+            Assert.That(swapped.Changes, Is.GreaterThan(0), $"{c.Name}: no tie reached the lists");
+            Assert.That(verdict.Failed, Is.True, $"{c.Name} with ties reversed: {verdict.Detail}");
+        }
+    }
+
+    [Test]
+    public void APlanCellOnePercentOff_FailsEverySinkhornCase()
+    {
+        var mutant = new MutatedBackend(_cpu, Mutation.ScaleLargestOutput, BackendOp.Sinkhorn);
+        foreach (var c in OpCases.All.OfType<SinkhornCase>())
+        {
+            var verdict = CaseRunner.Run(mutant, c);
+            Assert.That(verdict.Failed, Is.True, $"{c.Name}: {verdict.Detail}");
+        }
+    }
+
     [TestCaseSource(nameof(Ops))]
     public void OneFloatWrittenPastTheOutput_IsCaughtByTheSentinel(BackendOp op)
     {
@@ -78,6 +110,8 @@ internal enum Mutation
     ScaleLargestOutput,
     DropLinearBias,
     WritePastOutput,
+    DropTopKBias,
+    SwapTopKTies,
 }
 
 /// <summary>A backend that forwards every call to <paramref name="inner"/>, perturbing <paramref name="target"/> as <paramref name="mutation"/> says.</summary>
@@ -93,6 +127,10 @@ internal sealed class MutatedBackend(IComputeBackend inner, Mutation mutation, B
     public BackendMatrix Allocate(int rows, int columns) => inner.Allocate(rows, columns);
 
     public BackendMatrix View(BackendMatrix storage, int rows, int columns) => inner.View(storage, rows, columns);
+
+    public BackendMatrix Borrow(ReadOnlyMemory<float> data, int rows, int columns) => inner.Borrow(data, rows, columns);
+
+    public OpCounts Counts => inner.Counts;
 
     public void Upload(ReadOnlySpan<float> source, BackendMatrix destination) => inner.Upload(source, destination);
 
@@ -147,6 +185,49 @@ internal sealed class MutatedBackend(IComputeBackend inner, Mutation mutation, B
     {
         inner.L2Normalize(input, output);
         After(BackendOp.L2Normalize, output);
+    }
+
+    public void TopK(BackendMatrix queries, BackendMatrix corpus, long firstIndex, ReadOnlySpan<float> bias, float scale, Span<long> indices, Span<float> scores)
+    {
+        bool drop = mutation == Mutation.DropTopKBias && target == BackendOp.TopK;
+        inner.TopK(queries, corpus, firstIndex, drop ? default : bias, scale, indices, scores);
+        if (mutation == Mutation.SwapTopKTies && target == BackendOp.TopK)
+        {
+            // The tie rule reversed: equal neighbours swap, so the higher index comes first.
+            int k = queries.Rows == 0 ? 0 : indices.Length / queries.Rows;
+            for (int i = 0; i < queries.Rows; i++)
+            {
+                for (int r = (i * k) + 1; r < (i + 1) * k; r++)
+                {
+                    if (indices[r] >= 0 && scores[r] == scores[r - 1])
+                    {
+                        (indices[r], indices[r - 1]) = (indices[r - 1], indices[r]);
+                        Changes++;
+                    }
+                }
+            }
+        }
+    }
+
+    public void Sinkhorn(SinkhornBatch batch, SinkhornOptions options)
+    {
+        inner.Sinkhorn(batch, options);
+        if (mutation == Mutation.ScaleLargestOutput && target == BackendOp.Sinkhorn)
+        {
+            // The largest cell of the whole batch, one element as for the matrix ops.
+            var plans = batch.Plans;
+            int at = -1;
+            for (int c = 0; c < plans.Length; c++)
+            {
+                at = at < 0 || plans[c] > plans[at] ? c : at;
+            }
+
+            if (at >= 0 && plans[at] != 0)
+            {
+                plans[at] *= 1.01f;
+                Changes++;
+            }
+        }
     }
 
     public void Dispose()
