@@ -32,6 +32,15 @@ fi
 dotnet test NativeAlign.sln -c Release --no-build --nologo --results-directory "$results" --logger "trx" --logger "console;verbosity=minimal"
 test_rc=$?
 
+# The CPU backend's row kernels (activations, norms, pooling) take the runtime's vector width, which is fixed per
+# process: its conformance cases run again with 256-bit vectors preferred and with hardware intrinsics off, so that
+# the Vector256 and scalar row kernels are held to the float64 oracle too (about a second each).
+for isa in "DOTNET_PreferredVectorBitWidth=256 TestCategory~conformance-cpu" "DOTNET_EnableHWIntrinsic=0 TestCategory=conformance-cpu"; do
+  set -- $isa
+  env "$1" dotnet test tests/NativeAlign.Tests -c Release --no-build --nologo --filter "$2" --results-directory "$results" \
+    --logger "trx;LogFileName=conformance-${1%%=*}.trx" --logger "console;verbosity=minimal" || test_rc=1
+done
+
 if [ "${NATIVEALIGN_SKIP_AOT:-0}" != 1 ]; then
   aot=.build/aot
   rm -rf "$aot"

@@ -1,11 +1,9 @@
 using System.Runtime.InteropServices;
-using NativeAlign.Backends;
-using NativeAlign.Models;
 using NativeAlign.Tensors;
 
 namespace NativeAlign.Tests.Backends;
 
-/// <summary>Random inputs, guarded output buffers and the normalised-MSE comparison the op tests share.</summary>
+/// <summary>Random inputs, the sentinel and the normalised-MSE comparison the kernel-level CPU tests share.</summary>
 internal static class OpTestSupport
 {
     public const float Sentinel = -7.77e30f;
@@ -21,24 +19,6 @@ internal static class OpTestSupport
 
         return x;
     }
-
-    /// <summary>A matrix over an array with <see cref="Guard"/> sentinel floats after it, to catch writes past the end.</summary>
-    public static (HostMatrix Matrix, float[] Storage) Guarded(int rows, int columns)
-    {
-        var storage = new float[(rows * columns) + Guard];
-        storage.AsSpan(rows * columns).Fill(Sentinel);
-        return (new HostMatrix(rows, columns, storage.AsMemory(0, rows * columns)), storage);
-    }
-
-    public static void AssertGuardIntact(float[] storage, int used, string what)
-    {
-        for (int i = used; i < storage.Length; i++)
-        {
-            Assert.That(storage[i], Is.EqualTo(Sentinel), $"{what}: write past the end of the output at +{i - used}");
-        }
-    }
-
-    public static HostMatrix Matrix(int rows, int columns, float[] data) => new(rows, columns, data);
 
     /// <summary>Σ(a − b)² / Σb², with NaN anywhere failing.</summary>
     public static void AssertClose(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected, double bound, string what)
@@ -59,25 +39,7 @@ internal static class OpTestSupport
     public static WeightTensor F32Weight(string name, int rows, int columns, float[] values) =>
         new(name, rows == 1 ? [columns] : [rows, columns], WeightType.F32, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
 
-    public static WeightTensor Weight(string name, int rows, int columns, float[] values, WeightType type, Random rng)
-    {
-        switch (type)
-        {
-            case WeightType.F32:
-                return F32Weight(name, rows, columns, values);
-            case WeightType.F16:
-                var halves = values.Select(v => (Half)v).ToArray();
-                return new WeightTensor(name, [rows, columns], type, MemoryMarshal.AsBytes(halves.AsSpan()).ToArray());
-            case WeightType.BF16:
-                var raw = values.Select(v => (ushort)(BitConverter.SingleToInt32Bits(v) >>> 16)).ToArray();
-                return new WeightTensor(name, [rows, columns], type, MemoryMarshal.AsBytes(raw.AsSpan()).ToArray());
-            case WeightType.Q4:
-                return new WeightTensor(name, RandomQ4(name, rows, columns, 32, rng));
-            default:
-                throw new ArgumentOutOfRangeException(nameof(type));
-        }
-    }
-
+    /// <summary>A random 4-bit matrix in the packed layout (random nibbles, scales and, optionally, zero points).</summary>
     public static Q4Matrix RandomQ4(string name, int rows, int columns, int blockSize, Random rng, bool zeroPoints = true)
     {
         int blocks = (columns + blockSize - 1) / blockSize;

@@ -39,6 +39,13 @@ public sealed class CpuBackend : IComputeBackend
     /// <summary>The instruction-set path of the attention tiles: tests and benchmarks force each one, callers keep Auto.</summary>
     internal GemmKernelPath AttentionPath { get; init; } = GemmKernelPath.Auto;
 
+    /// <summary>
+    /// The instruction-set path of the products behind <see cref="Linear"/> (f32 and 4-bit weights): the conformance
+    /// suite forces each one, callers keep Auto. The row kernels (activations, norms) follow the runtime's vector width
+    /// and cannot be forced inside one process.
+    /// </summary>
+    internal GemmKernelPath GemmPath { get; init; } = GemmKernelPath.Auto;
+
     /// <summary>Whether attention may use the generated register tiles; benchmarks turn them off to measure the generic path.</summary>
     internal bool AttentionTiles { get; init; } = true;
 
@@ -143,13 +150,13 @@ public sealed class CpuBackend : IComputeBackend
         switch (w.Tensor.Type)
         {
             case WeightType.F32:
-                GemmF32.Compute(m, n, k, x.Span, k, MemoryMarshal.Cast<byte, float>(w.Tensor.Data.Span), k, transposeB: true, y.Span, n, epilogue);
+                GemmF32.Compute(GemmPath, 0, m, n, k, x.Span, k, MemoryMarshal.Cast<byte, float>(w.Tensor.Data.Span), k, transposeB: true, y.Span, n, epilogue);
                 break;
             case WeightType.Q4 when w.Panels is not null && (Int8Activations || m <= GemmQ4Rows.MaxRows):
-                GemmQ4Rows.Compute(GemmKernelPath.Auto, 0, m, x.Span, k, w.Panels, y.Span, n, epilogue);
+                GemmQ4Rows.Compute(GemmPath, 0, m, x.Span, k, w.Panels, y.Span, n, epilogue);
                 break;
             case WeightType.Q4:
-                GemmQ4.Compute(m, x.Span, k, w.Tensor.Q4!, y.Span, n, epilogue);
+                GemmQ4.Compute(GemmPath, 0, m, x.Span, k, w.Tensor.Q4!, y.Span, n, epilogue);
                 break;
             case WeightType.F16:
                 PanelGemm.Compute(m, x.Span, k, new HalfPanelSource(w.Tensor.Data, n, k), y.Span, n);
