@@ -41,7 +41,7 @@ internal static class BenchCommand
         var quick = new Option<bool>("--quick") { Description = "Tiny sizes (seconds, for CI and smoke checks); figures are not meaningful as speed." };
         var input = new Option<string?>("--input", "-i")
         {
-            Description = "Sentences, one per line (default: Tatoeba English lines under $NATIVEALIGN_DATA/tatoeba if present, else a built-in list).",
+            Description = "Sentences, one per line (default: Tatoeba English lines under $NATIVEALIGN_DATA/tatoeba or the shared data beside the repository, else a built-in list).",
         };
         var command = new Command("bench", "Run the same workloads on every backend and device present: speed, latency, memory and parity against the float64 reference.")
         {
@@ -123,8 +123,7 @@ internal static class BenchCommand
 
             lines = File.ReadLines(path);
         }
-        else if (Environment.GetEnvironmentVariable("NATIVEALIGN_DATA") is { Length: > 0 } data
-            && Path.Combine(data, "tatoeba", "tatoeba.deu-eng.eng") is var tatoeba && File.Exists(tatoeba))
+        else if (TatoebaLines() is string tatoeba)
         {
             lines = File.ReadLines(tatoeba);
         }
@@ -144,6 +143,28 @@ internal static class BenchCommand
         }
 
         return [.. chosen];
+    }
+
+    /// <summary>Tatoeba's English side under $NATIVEALIGN_DATA, else the shared data beside or inside the repository; null if absent.</summary>
+    private static string? TatoebaLines()
+    {
+        var folders = new List<string>();
+        if (Environment.GetEnvironmentVariable("NATIVEALIGN_DATA") is { Length: > 0 } data)
+        {
+            folders.Add(data);
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "NativeAlign.sln")))
+            {
+                folders.Add(Path.Combine(dir.FullName, "shared", "data"));
+                folders.Add(Path.Combine(dir.FullName, "..", "shared", "data"));
+                break;
+            }
+        }
+
+        return folders.Select(f => Path.Combine(f, "tatoeba", "tatoeba.deu-eng.eng")).FirstOrDefault(File.Exists);
     }
 
     /// <summary>Runs every workload on every backend and returns the report.</summary>
