@@ -15,6 +15,7 @@ var root = new RootCommand("NativeAlign: cross-lingual alignment with multilingu
     DemoCommand.Create(),
     MapCommand.Create(),
     AnalyzeCommand.Create(),
+    BenchCommand.Create(),
     ServeCommand.Create(),
 };
 
